@@ -6,7 +6,7 @@ export const IP_PAYLOAD_MAX_BYTES = 1300;
 export const SUPERSIM_SMS_MAX_CHARS = 160;
 /** Characters of a Programmable Wireless text Command. */
 export const WIRELESS_TEXT_MAX_CHARS = 160;
-/** With IncludeSid start/end the 34-character SID and a space take 32 of the 160 characters. */
+/** With IncludeSid start/end the API adds the command SID and a space, and documents 128 characters before it. */
 export const WIRELESS_TEXT_WITH_SID_MAX_CHARS = 128;
 /** Decoded bytes of a Programmable Wireless binary Command (one SMS PDU). */
 export const WIRELESS_BINARY_MAX_BYTES = 140;

@@ -1,0 +1,766 @@
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { BasicAuthenticator, TokenCache } from './auth';
+import type { Authenticator } from './auth';
+import { ApiError, SecretRedactor, classifyNetworkError, readErrorBody } from './errors';
+import type { ApiErrorKind, Effect, NetworkFailure } from './errors';
+import { ConcurrencyLimiter, LimiterClosedError, QueueFullError } from './limiter';
+import { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDelay } from './retry';
+import type { RetryOptions } from './retry';
+import type {
+  CreateIpCommandParams,
+  CreateSmsCommandParams,
+  CreateWirelessCommandParams,
+  Fleet,
+  IpCommand,
+  ListIpCommandsFilter,
+  ListMeta,
+  ListSmsCommandsFilter,
+  ListWirelessCommandsFilter,
+  Provider,
+  SmsCommand,
+  TokenResponse,
+  UpdateFleetParams,
+  WirelessCommand,
+} from './types';
+
+export const DEFAULT_URLS: Readonly<Record<Provider, { supersimUrl: string; wirelessUrl: string; tokenUrl?: string }>> = {
+  kore: {
+    supersimUrl: 'https://supersim.api.korewireless.com',
+    wirelessUrl: 'https://programmable-wireless.api.korewireless.com',
+    tokenUrl: 'https://api.korewireless.com/api-services/v1/auth/token',
+  },
+  twilio: {
+    supersimUrl: 'https://supersim.twilio.com',
+    wirelessUrl: 'https://wireless.twilio.com',
+  },
+};
+
+export interface ClientTimeouts {
+  /** To open a connection (TCP + TLS). */
+  connectMs: number;
+  /** From the request written to the answer's headers. */
+  headersMs: number;
+  /** Between two chunks of the answer's body. */
+  bodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ClientTimeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 30_000 };
+
+export interface SuperSimClientOptions {
+  provider: Provider;
+  /** KORE OAuth2 client credentials. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Twilio Account SID and Auth Token. */
+  accountSid?: string;
+  authToken?: string;
+  /** Blank or undefined means the provider's default. */
+  supersimUrl?: string;
+  wirelessUrl?: string;
+  tokenUrl?: string;
+  /** Requests of this account in flight at once; the rest wait in the queue. */
+  maxInFlight?: number;
+  /** Requests that may wait; past it a call fails at once. */
+  maxQueue?: number;
+  retry?: Partial<RetryOptions>;
+  timeouts?: Partial<ClientTimeouts>;
+  /** Refresh a KORE token this long before it expires (less for short-lived tokens). */
+  tokenRefreshMarginMs?: number;
+}
+
+export class ClientConfigError extends Error {
+  override readonly name = 'ClientConfigError';
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+type Api = 'supersim' | 'wireless';
+type FormValue = string | number | boolean | undefined;
+
+interface RequestSpec {
+  operation: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  api: Api | 'token';
+  /** Path under the API's base path; query included when following a page URL. */
+  path: string;
+  query?: Record<string, FormValue>;
+  form?: Record<string, FormValue>;
+  /** A body already encoded (the token request's). */
+  body?: string;
+  /** True when doing it twice is harmless, so it may be retried after the server may have acted. */
+  idempotent: boolean;
+  expectBody: boolean;
+  /** Token requests carry their own credentials and must not ask for a token themselves. */
+  authenticate: boolean;
+}
+
+/** What an error names of the request it is about. */
+interface RequestRef {
+  operation: string;
+  method: string;
+  path: string;
+}
+
+interface Endpoint {
+  origin: string;
+  basePath: string;
+}
+
+const USER_AGENT = 'node-red-contrib-supersim';
+const MAX_ERROR_SNIPPET = 200;
+
+/**
+ * One client per account: one connection pool, one token cache, one queue, shared by every node that
+ * uses the account. It never sends a create twice unless the server cannot have acted on the first
+ * (a 429, a 401 with a stale token, or a connection that failed before the request was written).
+ */
+export class SuperSimClient {
+  readonly provider: Provider;
+  readonly supersimUrl: string;
+  readonly wirelessUrl: string;
+  readonly tokenUrl: string | undefined;
+  readonly #endpoints: Record<Api | 'token', Endpoint | undefined>;
+  readonly #agent: Agent;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #retry: RetryOptions;
+  readonly #auth: Authenticator;
+  readonly #tokenCache: TokenCache | undefined;
+  readonly #tokenRequestBody: string | undefined;
+  readonly #redactor = new SecretRedactor();
+  readonly #sleeps = new Set<{ timer: NodeJS.Timeout; reject: (err: Error) => void }>();
+  #closed = false;
+
+  constructor(options: SuperSimClientOptions) {
+    const provider = options.provider;
+    if (provider !== 'kore' && provider !== 'twilio') {
+      throw new ClientConfigError('provider', `provider must be "kore" or "twilio"; got ${JSON.stringify(provider)}`);
+    }
+    this.provider = provider;
+    const defaults = DEFAULT_URLS[provider];
+    this.supersimUrl = pickUrl('supersimUrl', options.supersimUrl, defaults.supersimUrl);
+    this.wirelessUrl = pickUrl('wirelessUrl', options.wirelessUrl, defaults.wirelessUrl);
+    this.tokenUrl = provider === 'kore' ? pickUrl('tokenUrl', options.tokenUrl, defaults.tokenUrl as string) : undefined;
+    this.#endpoints = {
+      supersim: endpointOf(this.supersimUrl),
+      wireless: endpointOf(this.wirelessUrl),
+      token: this.tokenUrl === undefined ? undefined : endpointOf(this.tokenUrl),
+    };
+
+    const maxInFlight = options.maxInFlight ?? 16;
+    this.#limiter = new ConcurrencyLimiter(maxInFlight, options.maxQueue ?? 10_000);
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#agent = new Agent({
+      // One socket per request in flight, plus one for the token request that may run beside them.
+      connections: maxInFlight + 1,
+      pipelining: 1,
+      connect: { timeout: timeouts.connectMs },
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+    });
+
+    if (provider === 'kore') {
+      const clientId = requireCredential('clientId', options.clientId, 'KORE accounts need a Client ID');
+      const clientSecret = requireCredential('clientSecret', options.clientSecret, 'KORE accounts need a Client Secret');
+      this.#redactor.add(clientSecret);
+      this.#tokenRequestBody = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      }).toString();
+      this.#redactor.add(this.#tokenRequestBody);
+      this.#tokenCache = new TokenCache(() => this.#fetchToken(), {
+        refreshMarginMs: options.tokenRefreshMarginMs ?? 60_000,
+        onToken: (token) => this.#redactor.add(token),
+        // Old tokens stay redacted: an error may still quote one after it was replaced.
+      });
+      this.#auth = this.#tokenCache;
+    } else {
+      const accountSid = requireCredential('accountSid', options.accountSid, 'Twilio accounts need an Account SID');
+      const authToken = requireCredential('authToken', options.authToken, 'Twilio accounts need an Auth Token');
+      this.#redactor.add(authToken);
+      const basic = new BasicAuthenticator(accountSid, authToken);
+      this.#redactor.add(basic.headerValue.slice('Basic '.length));
+      this.#auth = basic;
+    }
+  }
+
+  /** Requests being sent now, and waiting for a slot. */
+  get inFlight(): number {
+    return this.#limiter.inFlight;
+  }
+
+  get queued(): number {
+    return this.#limiter.queued;
+  }
+
+  /** Token requests made so far (KORE); 0 for Twilio. */
+  get tokenFetches(): number {
+    return this.#tokenCache?.fetches ?? 0;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- Super SIM IP Commands ------------------------------------------------------------------
+
+  createIpCommand(params: CreateIpCommandParams): Promise<IpCommand> {
+    return this.#call<IpCommand>({
+      operation: 'createIpCommand',
+      method: 'POST',
+      api: 'supersim',
+      path: '/v1/IpCommands',
+      form: {
+        Sim: params.sim,
+        Payload: params.payload,
+        DevicePort: params.devicePort,
+        PayloadType: params.payloadType,
+        CallbackUrl: params.callbackUrl,
+        CallbackMethod: params.callbackMethod,
+      },
+      idempotent: false,
+      expectBody: true,
+      authenticate: true,
+    });
+  }
+
+  fetchIpCommand(sid: string): Promise<IpCommand> {
+    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`);
+  }
+
+  listIpCommands(filter: ListIpCommandsFilter = {}): AsyncIterableIterator<IpCommand> {
+    return this.#list<IpCommand>('listIpCommands', 'supersim', '/v1/IpCommands', 'ip_commands', {
+      Sim: filter.sim,
+      SimIccid: filter.simIccid,
+      Status: filter.status,
+      Direction: filter.direction,
+      PageSize: filter.pageSize,
+    });
+  }
+
+  // ---- Super SIM SMS Commands -----------------------------------------------------------------
+
+  createSmsCommand(params: CreateSmsCommandParams): Promise<SmsCommand> {
+    return this.#call<SmsCommand>({
+      operation: 'createSmsCommand',
+      method: 'POST',
+      api: 'supersim',
+      path: '/v1/SmsCommands',
+      form: {
+        Sim: params.sim,
+        Payload: params.payload,
+        CallbackUrl: params.callbackUrl,
+        CallbackMethod: params.callbackMethod,
+      },
+      idempotent: false,
+      expectBody: true,
+      authenticate: true,
+    });
+  }
+
+  fetchSmsCommand(sid: string): Promise<SmsCommand> {
+    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`);
+  }
+
+  listSmsCommands(filter: ListSmsCommandsFilter = {}): AsyncIterableIterator<SmsCommand> {
+    return this.#list<SmsCommand>('listSmsCommands', 'supersim', '/v1/SmsCommands', 'sms_commands', {
+      Sim: filter.sim,
+      Status: filter.status,
+      Direction: filter.direction,
+      PageSize: filter.pageSize,
+    });
+  }
+
+  // ---- Programmable Wireless Commands ---------------------------------------------------------
+
+  createWirelessCommand(params: CreateWirelessCommandParams): Promise<WirelessCommand> {
+    return this.#call<WirelessCommand>({
+      operation: 'createWirelessCommand',
+      method: 'POST',
+      api: 'wireless',
+      path: '/v1/Commands',
+      form: {
+        Command: params.command,
+        Sim: params.sim,
+        CommandMode: params.commandMode,
+        IncludeSid: params.includeSid,
+        DeliveryReceiptRequested: params.deliveryReceiptRequested,
+        CallbackUrl: params.callbackUrl,
+        CallbackMethod: params.callbackMethod,
+      },
+      idempotent: false,
+      expectBody: true,
+      authenticate: true,
+    });
+  }
+
+  fetchWirelessCommand(sid: string): Promise<WirelessCommand> {
+    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`);
+  }
+
+  listWirelessCommands(filter: ListWirelessCommandsFilter = {}): AsyncIterableIterator<WirelessCommand> {
+    return this.#list<WirelessCommand>('listWirelessCommands', 'wireless', '/v1/Commands', 'commands', {
+      Sim: filter.sim,
+      Status: filter.status,
+      Direction: filter.direction,
+      Transport: filter.transport,
+      PageSize: filter.pageSize,
+    });
+  }
+
+  async deleteWirelessCommand(sid: string): Promise<void> {
+    await this.#call<undefined>({
+      operation: 'deleteWirelessCommand',
+      method: 'DELETE',
+      api: 'wireless',
+      path: `/v1/Commands/${encodeSegment(sid)}`,
+      // A second DELETE could only answer 404 for a command the first one removed: not worth hiding.
+      idempotent: false,
+      expectBody: false,
+      authenticate: true,
+    });
+  }
+
+  // ---- Fleets ---------------------------------------------------------------------------------
+
+  fetchFleet(sidOrUniqueName: string): Promise<Fleet> {
+    return this.#read<Fleet>('fetchFleet', 'supersim', `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`);
+  }
+
+  updateFleet(sidOrUniqueName: string, params: UpdateFleetParams): Promise<Fleet> {
+    return this.#call<Fleet>({
+      operation: 'updateFleet',
+      method: 'POST',
+      api: 'supersim',
+      path: `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`,
+      form: {
+        IpCommandsUrl: params.ipCommandsUrl,
+        IpCommandsMethod: params.ipCommandsMethod,
+        SmsCommandsUrl: params.smsCommandsUrl,
+        SmsCommandsMethod: params.smsCommandsMethod,
+      },
+      // Setting the same properties twice leaves the fleet as once.
+      idempotent: true,
+      expectBody: true,
+      authenticate: true,
+    });
+  }
+
+  // ---- Account ---------------------------------------------------------------------------------
+
+  /**
+   * Proves the credentials work with the cheapest call there is: a fresh token for KORE, a one-item
+   * read for Twilio. Throws the ApiError that says why not.
+   */
+  async verifyCredentials(): Promise<void> {
+    if (this.#tokenCache) {
+      this.#assertOpen('verifyCredentials');
+      await this.#tokenCache.refreshNow();
+      return;
+    }
+    const page = this.#list<Fleet>('verifyCredentials', 'supersim', '/v1/Fleets', 'fleets', { PageSize: 1 });
+    await page.next();
+    await page.return?.(undefined);
+  }
+
+  /**
+   * Stops taking requests, fails the queued ones and any retry still waiting, lets requests already
+   * on the wire finish, then closes the pool. Safe to call more than once.
+   */
+  async close(): Promise<void> {
+    this.#beginClose();
+    await this.#agent.close();
+  }
+
+  /** As close(), but also aborts requests on the wire: their outcome is unknown (effect `maybe`). */
+  async destroy(): Promise<void> {
+    this.#beginClose();
+    await this.#agent.destroy();
+  }
+
+  #beginClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#limiter.close();
+    for (const sleep of this.#sleeps) {
+      clearTimeout(sleep.timer);
+      sleep.reject(new LimiterClosedError('closed'));
+    }
+    this.#sleeps.clear();
+  }
+
+  /** Never shows credentials, whatever inspects the client. */
+  toString(): string {
+    return `SuperSimClient(${this.provider}, ${this.supersimUrl})`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { provider: this.provider, supersimUrl: this.supersimUrl, wirelessUrl: this.wirelessUrl, tokenUrl: this.tokenUrl };
+  }
+
+  // ---- the one request path -------------------------------------------------------------------
+
+  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>): Promise<T> {
+    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true });
+  }
+
+  async *#list<T>(operation: string, api: Api, path: string, key: string, query: Record<string, FormValue>): AsyncIterableIterator<T> {
+    let page = await this.#read<Record<string, unknown>>(operation, api, path, query);
+    for (;;) {
+      const items = page[key];
+      if (!Array.isArray(items)) {
+        throw this.#error(`${operation}: the answer has no "${key}" list`, 'invalid-response', { operation, method: 'GET', path }, 'done', 1);
+      }
+      for (const item of items) yield item as T;
+      const meta = page.meta as Partial<ListMeta> | undefined;
+      const next = meta?.next_page_url;
+      if (typeof next !== 'string' || next === '') return;
+      page = await this.#read<Record<string, unknown>>(operation, api, this.#pagePath(operation, api, next));
+    }
+  }
+
+  /**
+   * A next-page URL comes from the server; following it anywhere but the account's own API would let
+   * an answer send our credentials to another host.
+   */
+  #pagePath(operation: string, api: Api, nextPageUrl: string): string {
+    const endpoint = this.#endpoints[api] as Endpoint;
+    let url: URL;
+    try {
+      url = new URL(nextPageUrl);
+    } catch {
+      throw this.#error(`${operation}: the next page URL is not a URL`, 'invalid-response', { operation, method: 'GET', path: '' }, 'done', 1);
+    }
+    if (url.origin !== endpoint.origin || !url.pathname.startsWith(endpoint.basePath + '/')) {
+      throw this.#error(
+        `${operation}: the next page URL points outside the configured API (${endpoint.origin}${endpoint.basePath}); not followed`,
+        'invalid-response',
+        { operation, method: 'GET', path: url.pathname },
+        'done',
+        1,
+      );
+    }
+    return url.pathname.slice(endpoint.basePath.length) + url.search;
+  }
+
+  async #call<T>(spec: RequestSpec): Promise<T> {
+    this.#assertOpen(spec.operation);
+    try {
+      const wait = this.#limiter.acquire();
+      if (wait) await wait;
+    } catch (err) {
+      if (err instanceof QueueFullError) {
+        throw this.#error(
+          `${spec.operation} not sent: ${this.#limiter.maxQueue} requests are already waiting for this account ` +
+            `(${this.#limiter.inFlight} in flight). Slow the flow down (e.g. a delay node in rate-limit mode) or raise maxQueue.`,
+          'queue-full',
+          spec,
+          'none',
+          0,
+        );
+      }
+      throw this.#closedError(spec, 0);
+    }
+    try {
+      return await this.#attempt<T>(spec);
+    } finally {
+      this.#limiter.release();
+    }
+  }
+
+  async #attempt<T>(spec: RequestSpec): Promise<T> {
+    const endpoint = this.#endpoints[spec.api] as Endpoint;
+    const path = endpoint.basePath + spec.path + queryString(spec.query);
+    const body = spec.body ?? (spec.form ? formBody(spec.form) : undefined);
+    let attempts = 0;
+    let reauthenticated = false;
+
+    for (;;) {
+      attempts++;
+      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+      if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      let authorization = '';
+      if (spec.authenticate) {
+        authorization = await this.#authorize(spec, attempts);
+        headers.authorization = authorization;
+      }
+
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.#agent.request({ origin: endpoint.origin, path, method: spec.method, headers, body });
+      } catch (err) {
+        const failure = classifyNetworkError(err);
+        if (this.#closed) throw this.#closedError(spec, attempts, failure.beforeWrite ? 'none' : 'unknown');
+        if ((failure.beforeWrite || spec.idempotent) && attempts < this.#retry.maxAttempts) {
+          await this.#pause(spec, attempts, backoffDelay(attempts, this.#retry));
+          continue;
+        }
+        throw this.#networkError(spec, failure, attempts);
+      }
+
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        try {
+          return await this.#readSuccess<T>(spec, response);
+        } catch (err) {
+          if (err instanceof ApiError) throw err;
+          const failure = classifyNetworkError(err);
+          if (spec.idempotent && attempts < this.#retry.maxAttempts && !this.#closed) {
+            await this.#pause(spec, attempts, backoffDelay(attempts, this.#retry));
+            continue;
+          }
+          throw this.#error(
+            `${spec.operation}: the server accepted the request (HTTP ${status}) but ${failure.description} while reading its answer` +
+              (spec.idempotent ? '' : '; it was not sent again, so check before resending'),
+            failure.timeout ? 'timeout' : 'network',
+            spec,
+            'done',
+            attempts,
+            { status, networkCode: failure.networkCode },
+          );
+        }
+      }
+
+      const errorBody = await readBodyText(response).catch(() => '');
+      if (status === 401 && spec.authenticate && !reauthenticated && this.#auth.invalidate(authorization)) {
+        // The token went stale (expired early, revoked): the server did nothing, so one more try is safe.
+        reauthenticated = true;
+        attempts--;
+        continue;
+      }
+      const retryable = status === 429 || (status >= 500 && spec.idempotent);
+      if (retryable && attempts < this.#retry.maxAttempts) {
+        const retryAfterMs = status === 429 ? parseRetryAfter(response.headers['retry-after']) : undefined;
+        await this.#pause(spec, attempts, retryDelay(attempts, retryAfterMs, this.#retry));
+        continue;
+      }
+      throw this.#httpError(spec, status, errorBody, attempts, response.headers['retry-after']);
+    }
+  }
+
+  async #authorize(spec: RequestSpec, attempts: number): Promise<string> {
+    try {
+      return await this.#auth.authorization();
+    } catch (err) {
+      if (this.#closed) throw this.#closedError(spec, attempts);
+      const cause = err instanceof ApiError ? err : undefined;
+      // The request itself never left: the token is missing, so nothing was sent.
+      throw new ApiError(
+        `${spec.operation} not sent: could not get an access token: ${cause ? cause.message : 'unknown error'}`,
+        {
+          kind: cause?.kind === 'api' ? 'auth' : (cause?.kind ?? 'auth'),
+          operation: spec.operation,
+          method: spec.method,
+          path: spec.path,
+          effect: 'none',
+          status: cause?.status,
+          code: cause?.code,
+          apiMessage: cause?.apiMessage,
+          moreInfo: cause?.moreInfo,
+          networkCode: cause?.networkCode,
+          attempts,
+        },
+      );
+    }
+  }
+
+  async #fetchToken(): Promise<TokenResponse> {
+    // Not through #call: requests holding every slot may be the ones waiting for this token.
+    const answer = await this.#attempt<Partial<TokenResponse>>({
+      operation: 'fetchToken',
+      method: 'POST',
+      api: 'token',
+      path: '',
+      body: this.#tokenRequestBody,
+      // Asking for a token twice only yields two tokens: harmless, so retry it like a read.
+      idempotent: true,
+      expectBody: true,
+      authenticate: false,
+    });
+    if (typeof answer.access_token !== 'string' || answer.access_token === '' || typeof answer.expires_in !== 'number') {
+      throw this.#error('fetchToken: the token endpoint answered without access_token and expires_in', 'invalid-response', { operation: 'fetchToken', method: 'POST', path: '' }, 'done', 1);
+    }
+    return answer as TokenResponse;
+  }
+
+  async #readSuccess<T>(spec: RequestSpec, response: Dispatcher.ResponseData): Promise<T> {
+    if (!spec.expectBody) {
+      await response.body.dump();
+      return undefined as T;
+    }
+    const text = await response.body.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw this.#error(
+        `${spec.operation}: the server answered HTTP ${response.statusCode} with a body that is not JSON: ${this.#snippet(text)}`,
+        'invalid-response',
+        spec,
+        'done',
+        1,
+        { status: response.statusCode },
+      );
+    }
+  }
+
+  #pause(spec: RequestSpec, attempts: number, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.#sleeps.delete(entry);
+          resolve();
+        }, ms),
+        reject: () => reject(this.#closedError(spec, attempts, 'none')),
+      };
+      this.#sleeps.add(entry);
+    });
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) {
+      throw this.#closedError({ operation, method: '', path: '' }, 0);
+    }
+  }
+
+  #closedError(spec: RequestRef, attempts: number, effect: Effect = 'none'): ApiError {
+    const tail = effect === 'none' ? 'it was not sent' : 'it may have reached the server';
+    return this.#error(`${spec.operation} stopped: the account's client was closed (redeploy or shutdown); ${tail}`, 'closed', spec, effect, attempts);
+  }
+
+  #networkError(spec: RequestSpec, failure: NetworkFailure, attempts: number): ApiError {
+    const where = spec.api === 'token' ? (this.tokenUrl as string) : (this.#endpoints[spec.api] as Endpoint).origin;
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    let message: string;
+    let effect: Effect;
+    if (failure.beforeWrite) {
+      effect = 'none';
+      message = `${spec.operation} not sent: ${failure.description} by ${where} (${failure.networkCode})${tries}. Check the URL and that the host is reachable.`;
+    } else if (spec.idempotent) {
+      effect = 'unknown';
+      message = `${spec.operation} failed: ${failure.description} (${failure.networkCode}, ${where})${tries}.`;
+    } else {
+      effect = 'unknown';
+      message =
+        `${spec.operation} failed: ${failure.description} (${failure.networkCode}, ${where}). ` +
+        'The server may have received it, so it was not sent again (no duplicates): check the command list before resending.';
+    }
+    return this.#error(message, failure.timeout ? 'timeout' : 'network', spec, effect, attempts, { networkCode: failure.networkCode });
+  }
+
+  #httpError(spec: RequestSpec, status: number, bodyText: string, attempts: number, retryAfter: string | string[] | undefined): ApiError {
+    let parsed: ReturnType<typeof readErrorBody> = {};
+    try {
+      parsed = readErrorBody(JSON.parse(bodyText));
+    } catch {
+      // Not JSON (a proxy's HTML page, say): the snippet below says what came back.
+    }
+    const apiMessage = parsed.message !== undefined ? this.#redactor.redact(parsed.message) : undefined;
+    const kind: ApiErrorKind = status === 401 || status === 403 || (spec.api === 'token' && status < 500 && status !== 429) ? 'auth' : 'api';
+    const parts = [`HTTP ${status}`];
+    if (parsed.code !== undefined) parts.push(`code ${parsed.code}`);
+    let message = `${spec.operation} failed: ${parts.join(', ')}: ${apiMessage ?? (this.#snippet(bodyText) || 'no message')}`;
+    if (kind === 'auth') {
+      message +=
+        this.provider === 'kore'
+          ? '. Check the Client ID and Client Secret of the account node.'
+          : '. Check the Account SID and Auth Token of the account node.';
+    } else if (status === 429) {
+      message += `. Still rate limited after ${attempts} attempts; slow the flow down.`;
+    } else if (status >= 500 && !spec.idempotent) {
+      message += '. The server may have acted on it, so it was not sent again (no duplicates): check before resending.';
+    }
+    if (parsed.more_info) message += ` (${parsed.more_info})`;
+    const retryAfterMs = parseRetryAfter(retryAfter);
+    // A refusal (4xx) means the server did nothing; after a 5xx nobody can tell.
+    const effect: Effect = status >= 500 ? 'unknown' : 'none';
+    return this.#error(message, kind, spec, effect, attempts, {
+      status,
+      code: parsed.code,
+      apiMessage,
+      moreInfo: parsed.more_info,
+      retryAfterMs,
+    });
+  }
+
+  #error(
+    message: string,
+    kind: ApiErrorKind,
+    spec: RequestRef,
+    effect: Effect,
+    attempts: number,
+    extra: { status?: number; code?: number; apiMessage?: string; moreInfo?: string; networkCode?: string; retryAfterMs?: number } = {},
+  ): ApiError {
+    return new ApiError(this.#redactor.redact(message), {
+      kind,
+      operation: spec.operation,
+      method: spec.method,
+      path: spec.path,
+      effect,
+      attempts,
+      ...extra,
+    });
+  }
+
+  #snippet(text: string): string {
+    const oneLine = text.replace(/\s+/g, ' ').trim();
+    const cut = oneLine.length > MAX_ERROR_SNIPPET ? `${oneLine.slice(0, MAX_ERROR_SNIPPET)}…` : oneLine;
+    return this.#redactor.redact(cut);
+  }
+}
+
+function pickUrl(field: string, value: string | undefined, fallback: string): string {
+  const chosen = value === undefined || value.trim() === '' ? fallback : value.trim();
+  let url: URL;
+  try {
+    url = new URL(chosen);
+  } catch {
+    throw new ClientConfigError(field, `${field} must be an absolute http(s) URL; got ${JSON.stringify(chosen)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ClientConfigError(field, `${field} must use http or https; got ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    // Credentials belong in the account node's credentials, where they are stored encrypted.
+    throw new ClientConfigError(field, `${field} must not carry a user name or password`);
+  }
+  return chosen.replace(/\/+$/, '');
+}
+
+function endpointOf(url: string): Endpoint {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
+}
+
+function requireCredential(field: string, value: string | undefined, message: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ClientConfigError(field, `${message} (${field} is empty)`);
+  return value.trim();
+}
+
+function encodeSegment(value: string): string {
+  if (typeof value !== 'string' || value === '') throw new ClientConfigError('sid', 'a SID or unique name is required');
+  return encodeURIComponent(value);
+}
+
+function formBody(form: Record<string, FormValue>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) {
+    if (value !== undefined) params.append(name, String(value));
+  }
+  return params.toString();
+}
+
+function queryString(query: Record<string, FormValue> | undefined): string {
+  if (!query) return '';
+  const text = formBody(query);
+  return text === '' ? '' : `?${text}`;
+}
+
+async function readBodyText(response: Dispatcher.ResponseData): Promise<string> {
+  return response.body.text();
+}
