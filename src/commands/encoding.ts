@@ -72,9 +72,18 @@ function requireWithin(size: number, carrier: Carrier, measured: string, because
   }
 }
 
-/** The SMS limits are in characters as a person counts them, so an emoji is one, not two UTF-16 units. */
-function countChars(text: string): number {
-  return [...text].length;
+/** Characters as the vendors count them: code points, so an emoji is one character, not two UTF-16 units. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
 }
 
 /**
@@ -160,7 +169,7 @@ export function encodeSupersimSmsPayload(payload: unknown): string {
       { limit: 'text', actual: bytes.length },
     );
   });
-  requireWithin(countChars(text), SMS, 'characters');
+  requireWithin(characterCount(text), SMS, 'characters');
   return text;
 }
 
@@ -199,7 +208,7 @@ export function encodeWirelessCommand(
       { limit: 'text', actual: bytes.length },
     );
   });
-  const length = countChars(command);
+  const length = characterCount(command);
   requireWithin(
     length,
     carrier,

@@ -1,0 +1,18 @@
+export { Simulator } from './simulator';
+export { SimulatedDevice } from './device';
+export { FaultInjector } from './faults';
+export type {
+  FaultKind,
+  FaultRule,
+  FaultTarget,
+  IpReceiveInfo,
+  ReceivedItem,
+  SimulatedFleetOptions,
+  SimulatedSimOptions,
+  SimulatedSimStatus,
+  SimulatorCredentials,
+  SimulatorMode,
+  SimulatorOptions,
+  SimulatorStats,
+  SimulatorTiming,
+} from './types';

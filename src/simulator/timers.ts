@@ -1,0 +1,42 @@
+/**
+ * Every timer the simulator starts goes through here, so close() can cancel them all and the
+ * process is free to exit.
+ */
+export class Timers {
+  readonly #pending = new Map<NodeJS.Timeout, (() => void) | null>();
+  #closed = false;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  set(fn: () => void, ms: number): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#pending.delete(timer);
+      fn();
+    }, ms);
+    this.#pending.set(timer, null);
+  }
+
+  /** Resolves true after ms, or false as soon as the timers are cleared, so no awaiting code is stranded. */
+  sleep(ms: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(timer);
+        resolve(true);
+      }, ms);
+      this.#pending.set(timer, () => resolve(false));
+    });
+  }
+
+  clear(): void {
+    this.#closed = true;
+    for (const [timer, cancel] of this.#pending) {
+      clearTimeout(timer);
+      cancel?.();
+    }
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,124 @@
+import type { HttpMethod } from '../api/types';
+
+export type SimulatorMode = 'kore' | 'twilio';
+
+export interface SimulatorTiming {
+  /** queued -> sent (or failed) of an IP Command. */
+  ipSentMs?: number;
+  /** queued -> sent (or failed) of an SMS or Wireless Command. */
+  smsSentMs?: number;
+  /** sent -> delivered of an SMS or Wireless Command. */
+  smsDeliveredMs?: number;
+  /** Pause before each retry of a failed callback. */
+  callbackRetryMs?: number;
+}
+
+export interface SimulatedFleetOptions {
+  uniqueName?: string;
+  ipCommandsUrl?: string | null;
+  ipCommandsMethod?: HttpMethod;
+  smsCommandsUrl?: string | null;
+  smsCommandsMethod?: HttpMethod;
+}
+
+export type SimulatedSimStatus = 'active' | 'ready' | 'inactive' | 'new' | 'scheduled';
+
+export interface SimulatedSimOptions {
+  uniqueName: string;
+  /** 'supersim' (sid HS…, default) or 'wireless' (Programmable Wireless, sid DE…). */
+  api?: 'supersim' | 'wireless';
+  /** Default 'active'. Commands to a SIM neither active nor ready are refused with a 400, as the real API does. */
+  status?: SimulatedSimStatus;
+  /** Default true. Commands to a detached SIM go queued -> failed. */
+  attached?: boolean;
+  /** Fleet sid or unique name; the default fleet when omitted. */
+  fleet?: string;
+  /** Default: a generated 20-digit ICCID starting 89. */
+  iccid?: string;
+  /** Wireless SIMs: where Commands the device sends (from_sim) are reported. */
+  commandsCallbackUrl?: string;
+  commandsCallbackMethod?: HttpMethod;
+}
+
+export interface SimulatorOptions {
+  /** Default 'kore'. */
+  mode?: SimulatorMode;
+  /** Default 0 (an ephemeral port). The host is always 127.0.0.1. */
+  port?: number;
+  /** KORE client credentials; defaults 'sim-client-id' / 'sim-client-secret'. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Twilio credentials; the account SID is also the account_sid of every resource in both modes. */
+  accountSid?: string;
+  authToken?: string;
+  /** KORE callbacks carry a kore-signature made with this secret when it is not empty; default 'sim-webhook-secret'. */
+  webhookSecret?: string;
+  /** Default 3600. */
+  tokenTtlSeconds?: number;
+  timing?: SimulatorTiming;
+  /** Extra tries of a callback answered non-2xx or failing; default 2. Every try carries the same idempotency token. */
+  callbackRetries?: number;
+  sims?: SimulatedSimOptions[];
+  /** Fleets beside the default one (named 'default'); an entry named 'default' configures that one. */
+  fleets?: SimulatedFleetOptions[];
+  /** Per kind of command; the oldest are dropped past this (bounded memory under benchmarks). Default 100000. */
+  maxStoredCommands?: number;
+}
+
+export interface SimulatorCredentials {
+  clientId: string;
+  clientSecret: string;
+  accountSid: string;
+  authToken: string;
+  webhookSecret: string;
+}
+
+export interface SimulatorStats {
+  /** Every HTTP request received, faulted ones included. */
+  requests: number;
+  /** POSTs to the token endpoint. */
+  tokenRequests: number;
+  /** Requests by method and exact path without query, e.g. count('POST', '/supersim/v1/IpCommands'); faulted ones included. */
+  count(method: string, path: string): number;
+  /** Resources actually created (to_sim) by API requests. */
+  created: { ip: number; sms: number; wireless: number };
+  /** Callback deliveries (each try) and tries that failed. */
+  callbacks: { sent: number; failed: number };
+  reset(): void;
+}
+
+export type FaultKind =
+  | { kind: 'status'; status: number; code?: number; message?: string; retryAfter?: string }
+  | { kind: 'reset'; when: 'before' | 'after' }
+  | { kind: 'delay'; ms: number; phase?: 'headers' | 'body' }
+  | { kind: 'hang' };
+
+export type FaultTarget = 'token' | 'ipCommands' | 'smsCommands' | 'wirelessCommands' | 'fleets' | 'any';
+
+export interface FaultRule {
+  method?: string;
+  /** Matched against the path without query, e.g. '/supersim/v1/IpCommands'. */
+  path?: string | RegExp;
+  /** A shortcut for the paths of one resource (collection and instances). */
+  target?: FaultTarget;
+  /** Default 1; Infinity for always. */
+  times?: number;
+}
+
+export type ReceivedChannel = 'ip' | 'sms' | 'wireless';
+
+export interface ReceivedItem {
+  channel: ReceivedChannel;
+  devicePort?: number;
+  bytes: Buffer;
+  text?: string;
+  commandSid: string;
+  at: number;
+}
+
+export interface IpReceiveInfo {
+  devicePort: number;
+  commandSid: string;
+  /** Sends a datagram back to the sender (the carrier), where it becomes a from_sim IP Command. */
+  reply(bytes: Buffer | string): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { IpCommand, SmsCommand } from '../../src/api/types';
+import { CliUsageError, USAGE, parseCliArgs, runCli } from '../../src/simulator/cli';
+import type { CliOutput, CliRun } from '../../src/simulator/cli';
+import { SimHttp } from '../support/sim-http';
+
+function capture(): CliOutput & { logs: string[]; errors: string[] } {
+  const logs: string[] = [];
+  const errors: string[] = [];
+  return { logs, errors, log: (line) => logs.push(line), error: (line) => errors.push(line) };
+}
+
+describe('simulator CLI', () => {
+  describe('parseCliArgs', () => {
+    it('has the documented defaults', () => {
+      assert.deepEqual(parseCliArgs([]), {
+        port: 1881,
+        mode: 'kore',
+        devicePort: 6655,
+        help: false,
+        devices: [
+          { uniqueName: 'sim-thermostat', api: 'supersim' },
+          { uniqueName: 'sim-tracker', api: 'supersim' },
+          { uniqueName: 'sim-meter', api: 'wireless' },
+        ],
+      });
+    });
+
+    it('reads every flag', () => {
+      const options = parseCliArgs(['--port', '0', '--mode', 'twilio', '--devices', 'a, b ,wireless:c', '--device-port=7000', '--help']);
+      assert.equal(options.port, 0);
+      assert.equal(options.mode, 'twilio');
+      assert.equal(options.devicePort, 7000);
+      assert.equal(options.help, true);
+      assert.deepEqual(options.devices.map((d) => `${d.api}:${d.uniqueName}`), ['supersim:a', 'supersim:b', 'wireless:c']);
+    });
+
+    it('rejects bad flags with a CliUsageError naming the problem', () => {
+      const cases: [string[], RegExp][] = [
+        [['--bogus'], /bogus/],
+        [['--port'], /port/],
+        [['--port', '70000'], /--port must be an integer from 0 to 65535/],
+        [['--port', 'abc'], /--port/],
+        [['--device-port', '0'], /--device-port must be an integer from 1/],
+        [['--mode', 'aws'], /--mode must be kore or twilio/],
+        [['--devices', ' , '], /at least one/],
+        [['--devices', 'a,a'], /twice/],
+        [['stray'], /stray/],
+      ];
+      for (const [argv, message] of cases) assert.throws(() => parseCliArgs(argv), (error: Error) => error instanceof CliUsageError && message.test(error.message), argv.join(' '));
+    });
+  });
+
+  describe('runCli', () => {
+    let run: CliRun | undefined;
+    afterEach(async () => {
+      await run?.stop();
+      run = undefined;
+    });
+
+    it('exits 2 with a clear message on bad flags, and 0 after --help', async () => {
+      const out = capture();
+      run = await runCli(['--mode', 'aws'], out);
+      assert.equal(run.exitCode, 2);
+      assert.equal(run.simulator, null);
+      assert.match(out.errors.join('\n'), /--mode must be kore or twilio.*\n.*--help/);
+      const help = capture();
+      run = await runCli(['--help'], help);
+      assert.equal(run.exitCode, 0);
+      assert.equal(help.logs.join('\n'), USAGE);
+    });
+
+    it('prints the URLs and KORE credentials, and its devices echo what they receive', async () => {
+      const out = capture();
+      run = await runCli(['--port', '0', '--device-port', '7100'], out);
+      assert.equal(run.exitCode, 0);
+      const sim = run.simulator!;
+      const text = out.logs.join('\n');
+      for (const expected of [sim.supersimUrl, sim.wirelessUrl, sim.tokenUrl, 'sim-client-id', 'sim-client-secret', 'sim-webhook-secret', sim.sim('sim-meter').sid]) {
+        assert.ok(text.includes(expected), `output names ${expected}`);
+      }
+      assert.match(text, /sim-thermostat\s+HS[0-9a-f]{32}\s+Super SIM, device port 7100 = udp:\/\/127\.0\.0\.1:\d+/);
+
+      const http = new SimHttp(sim);
+      const created = await http.post<IpCommand>(`${sim.supersimUrl}/v1/IpCommands`, { Sim: 'sim-tracker', Payload: Buffer.from([0, 0xff]).toString('base64'), PayloadType: 'binary', DevicePort: 7100 });
+      await http.post<SmsCommand>(`${sim.supersimUrl}/v1/SmsCommands`, { Sim: 'sim-thermostat', Payload: 'status?' });
+      for (let i = 0; i < 100 && (sim.ipCommands().length < 2 || sim.smsCommands().length < 2); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const reply = sim.ipCommands().find((c) => c.direction === 'from_sim');
+      assert.ok(reply, 'the device replied by UDP');
+      assert.deepEqual(Buffer.from(reply.payload, 'base64'), Buffer.from([0x61, 0x63, 0x6b, 0x3a, 0, 0xff]));
+      assert.equal(sim.smsCommands().find((c) => c.direction === 'from_sim')?.payload, 'ack:status?');
+      assert.ok(out.logs.some((line) => line.includes(created.body.sid) && line.includes('0x00ff')), 'the datagram was logged');
+      assert.deepEqual(out.errors, []);
+      await run.stop();
+      assert.equal((await fetch(sim.baseUrl).catch((error: Error) => error)) instanceof Error, true, 'stopped listening');
+    });
+
+    it('prints the Twilio credentials in twilio mode', async () => {
+      const out = capture();
+      run = await runCli(['--port', '0', '--mode', 'twilio', '--devices', 'solo'], out);
+      const text = out.logs.join('\n');
+      assert.ok(text.includes(run.simulator!.credentials.accountSid));
+      assert.ok(text.includes('sim-auth-token'));
+      assert.ok(!text.includes('Token URL'));
+    });
+
+    it('exits 1 when the port is taken', async () => {
+      run = await runCli(['--port', '0', '--devices', 'a'], capture());
+      const out = capture();
+      const second = await runCli(['--port', String(run.simulator!.port), '--devices', 'b'], out);
+      assert.equal(second.exitCode, 1);
+      assert.match(out.errors.join('\n'), /could not start/);
+    });
+  });
+
+  it('the script stops cleanly and exits 0 on SIGTERM', async function () {
+    this.timeout(10_000);
+    const script = join(__dirname, '../../src/simulator/cli.ts');
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', script, '--port', '0', '--devices', 'a'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`exited early with ${code}: ${stdout}`));
+      child.once('exit', onExit);
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('Press Ctrl+C')) {
+          child.off('exit', onExit);
+          resolve();
+        }
+      });
+    });
+    assert.match(stdout, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  });
+});
