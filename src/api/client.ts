@@ -4,7 +4,7 @@ import { BasicAuthenticator, TokenCache } from './auth';
 import type { Authenticator } from './auth';
 import { ApiError, SecretRedactor, classifyNetworkError, readErrorBody } from './errors';
 import type { ApiErrorKind, Effect, NetworkFailure } from './errors';
-import { ConcurrencyLimiter, LimiterClosedError, QueueFullError } from './limiter';
+import { AcquireAbortedError, ConcurrencyLimiter, LimiterClosedError, QueueFullError } from './limiter';
 import { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDelay } from './retry';
 import type { RetryOptions } from './retry';
 import type {
@@ -97,6 +97,16 @@ interface RequestSpec {
   expectBody: boolean;
   /** Token requests carry their own credentials and must not ask for a token themselves. */
   authenticate: boolean;
+  /** Cancels the call while it waits (queue, retry pause); never a request already on the wire. */
+  signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  /**
+   * Gives up while the call is still waiting for a slot or a retry. A request already sent is left to
+   * finish, so its outcome is known: an abort never leaves a command half-sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** What an error names of the request it is about. */
@@ -210,7 +220,7 @@ export class SuperSimClient {
 
   // ---- Super SIM IP Commands ------------------------------------------------------------------
 
-  createIpCommand(params: CreateIpCommandParams): Promise<IpCommand> {
+  createIpCommand(params: CreateIpCommandParams, options: CallOptions = {}): Promise<IpCommand> {
     return this.#call<IpCommand>({
       operation: 'createIpCommand',
       method: 'POST',
@@ -227,11 +237,12 @@ export class SuperSimClient {
       idempotent: false,
       expectBody: true,
       authenticate: true,
+      signal: options.signal,
     });
   }
 
-  fetchIpCommand(sid: string): Promise<IpCommand> {
-    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`);
+  fetchIpCommand(sid: string, options: CallOptions = {}): Promise<IpCommand> {
+    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`, undefined, options.signal);
   }
 
   listIpCommands(filter: ListIpCommandsFilter = {}): AsyncIterableIterator<IpCommand> {
@@ -246,7 +257,7 @@ export class SuperSimClient {
 
   // ---- Super SIM SMS Commands -----------------------------------------------------------------
 
-  createSmsCommand(params: CreateSmsCommandParams): Promise<SmsCommand> {
+  createSmsCommand(params: CreateSmsCommandParams, options: CallOptions = {}): Promise<SmsCommand> {
     return this.#call<SmsCommand>({
       operation: 'createSmsCommand',
       method: 'POST',
@@ -261,11 +272,12 @@ export class SuperSimClient {
       idempotent: false,
       expectBody: true,
       authenticate: true,
+      signal: options.signal,
     });
   }
 
-  fetchSmsCommand(sid: string): Promise<SmsCommand> {
-    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`);
+  fetchSmsCommand(sid: string, options: CallOptions = {}): Promise<SmsCommand> {
+    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`, undefined, options.signal);
   }
 
   listSmsCommands(filter: ListSmsCommandsFilter = {}): AsyncIterableIterator<SmsCommand> {
@@ -279,7 +291,7 @@ export class SuperSimClient {
 
   // ---- Programmable Wireless Commands ---------------------------------------------------------
 
-  createWirelessCommand(params: CreateWirelessCommandParams): Promise<WirelessCommand> {
+  createWirelessCommand(params: CreateWirelessCommandParams, options: CallOptions = {}): Promise<WirelessCommand> {
     return this.#call<WirelessCommand>({
       operation: 'createWirelessCommand',
       method: 'POST',
@@ -297,11 +309,12 @@ export class SuperSimClient {
       idempotent: false,
       expectBody: true,
       authenticate: true,
+      signal: options.signal,
     });
   }
 
-  fetchWirelessCommand(sid: string): Promise<WirelessCommand> {
-    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`);
+  fetchWirelessCommand(sid: string, options: CallOptions = {}): Promise<WirelessCommand> {
+    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`, undefined, options.signal);
   }
 
   listWirelessCommands(filter: ListWirelessCommandsFilter = {}): AsyncIterableIterator<WirelessCommand> {
@@ -406,8 +419,8 @@ export class SuperSimClient {
 
   // ---- the one request path -------------------------------------------------------------------
 
-  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>): Promise<T> {
-    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true });
+  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>, signal?: AbortSignal): Promise<T> {
+    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true, signal });
   }
 
   async *#list<T>(operation: string, api: Api, path: string, key: string, query: Record<string, FormValue>): AsyncIterableIterator<T> {
@@ -452,9 +465,10 @@ export class SuperSimClient {
   async #call<T>(spec: RequestSpec): Promise<T> {
     this.#assertOpen(spec.operation);
     try {
-      const wait = this.#limiter.acquire();
+      const wait = this.#limiter.acquire(spec.signal);
       if (wait) await wait;
     } catch (err) {
+      if (err instanceof AcquireAbortedError) throw this.#cancelledError(spec, 0);
       if (err instanceof QueueFullError) {
         throw this.#error(
           `${spec.operation} not sent: ${this.#limiter.maxQueue} requests are already waiting for this account ` +
@@ -482,6 +496,7 @@ export class SuperSimClient {
     let reauthenticated = false;
 
     for (;;) {
+      if (spec.signal?.aborted) throw this.#cancelledError(spec, attempts);
       attempts++;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -611,15 +626,30 @@ export class SuperSimClient {
 
   #pause(spec: RequestSpec, attempts: number, ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(entry.timer);
+        this.#sleeps.delete(entry);
+        reject(this.#cancelledError(spec, attempts));
+      };
       const entry = {
         timer: setTimeout(() => {
           this.#sleeps.delete(entry);
+          spec.signal?.removeEventListener('abort', onAbort);
           resolve();
         }, ms),
-        reject: () => reject(this.#closedError(spec, attempts, 'none')),
+        reject: () => {
+          spec.signal?.removeEventListener('abort', onAbort);
+          reject(this.#closedError(spec, attempts, 'none'));
+        },
       };
       this.#sleeps.add(entry);
+      spec.signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  #cancelledError(spec: RequestRef, attempts: number): ApiError {
+    // Only reached between attempts or in the queue: whatever went out before was refused (429) or never sent.
+    return this.#error(`${spec.operation} cancelled before it was sent`, 'cancelled', spec, 'none', attempts);
   }
 
   #assertOpen(operation: string): void {

@@ -8,9 +8,10 @@ import type { ApiErrorBody } from './types';
  * - `timeout`: no (complete) answer in time;
  * - `invalid-response`: the answer was not what the API documents;
  * - `queue-full`: the account's request queue was full, nothing was sent;
- * - `closed`: the client was closed (redeploy, shutdown) before the request went out or finished.
+ * - `closed`: the client was closed (redeploy, shutdown) before the request went out or finished;
+ * - `cancelled`: the caller gave up (its AbortSignal fired) before the request went out.
  */
-export type ApiErrorKind = 'api' | 'auth' | 'network' | 'timeout' | 'invalid-response' | 'queue-full' | 'closed';
+export type ApiErrorKind = 'api' | 'auth' | 'network' | 'timeout' | 'invalid-response' | 'queue-full' | 'closed' | 'cancelled';
 
 /**
  * Whether the server acted on the request: `none` (refused or never reached it), `unknown` (it may

@@ -10,9 +10,15 @@ export class LimiterClosedError extends Error {
   override readonly name = 'LimiterClosedError';
 }
 
+export class AcquireAbortedError extends Error {
+  override readonly name = 'AcquireAbortedError';
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Set when the waiter gave up (aborted) while queued: skipped when its turn comes. */
+  gone: boolean;
 }
 
 export class ConcurrencyLimiter {
@@ -22,6 +28,7 @@ export class ConcurrencyLimiter {
   // An array with a moving head: O(1) dequeue without Array#shift's copying under deep queues.
   #queue: (Waiter | undefined)[] = [];
   #head = 0;
+  #gone = 0;
   #closed = false;
 
   constructor(maxInFlight: number, maxQueue: number) {
@@ -36,12 +43,16 @@ export class ConcurrencyLimiter {
   }
 
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length - this.#head - this.#gone;
   }
 
-  /** Resolves when a slot is held; the caller must call `release()` exactly once afterwards. */
-  acquire(): Promise<void> | undefined {
+  /**
+   * Resolves when a slot is held; the caller must call `release()` exactly once afterwards. An abort
+   * while waiting takes the caller out of the queue (rejecting with AcquireAbortedError).
+   */
+  acquire(signal?: AbortSignal): Promise<void> | undefined {
     if (this.#closed) return Promise.reject(new LimiterClosedError('closed'));
+    if (signal?.aborted) return Promise.reject(new AcquireAbortedError('aborted'));
     if (this.#inFlight < this.maxInFlight) {
       this.#inFlight++;
       // No promise on the fast path: most calls never wait.
@@ -49,7 +60,21 @@ export class ConcurrencyLimiter {
     }
     if (this.queued >= this.maxQueue) return Promise.reject(new QueueFullError('queue full'));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ resolve, reject });
+      const waiter: Waiter = { resolve, reject, gone: false };
+      if (signal) {
+        const onAbort = (): void => {
+          if (waiter.gone) return;
+          waiter.gone = true;
+          this.#gone++;
+          reject(new AcquireAbortedError('aborted'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.resolve = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      }
+      this.#queue.push(waiter);
     });
   }
 
@@ -74,10 +99,15 @@ export class ConcurrencyLimiter {
   }
 
   #dequeue(): Waiter | undefined {
-    if (this.#head >= this.#queue.length) return undefined;
-    const waiter = this.#queue[this.#head];
-    this.#queue[this.#head] = undefined;
-    this.#head++;
+    let waiter: Waiter | undefined;
+    do {
+      if (this.#head >= this.#queue.length) return undefined;
+      waiter = this.#queue[this.#head];
+      this.#queue[this.#head] = undefined;
+      this.#head++;
+      if (waiter?.gone) this.#gone--;
+    } while (waiter === undefined || waiter.gone);
+    waiter.gone = true;
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;

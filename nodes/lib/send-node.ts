@@ -1,0 +1,144 @@
+import { ApiError } from '../../src/api';
+import type { IpCommand, SmsCommand, SuperSimClient, WirelessCommand } from '../../src/api';
+import { CommandValidationError } from '../../src/commands';
+import { DeliveryTracker } from '../../src/tracking';
+import type { TrackedKind } from '../../src/tracking';
+import type { AccountNode } from '../supersim-account';
+import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, SendFunction } from './red';
+
+/** What a send node does with one message, once checked: the request, and how to send it. */
+export interface PreparedSend {
+  kind: TrackedKind;
+  /** The CallbackUrl the user set (node or msg); tracking then polls instead of taking over the URL. */
+  userCallbackUrl: string | undefined;
+  deliveryReceipt?: boolean;
+  /** Sends it, with the tracking callback URL when the node uses one. */
+  send(client: SuperSimClient, trackingCallbackUrl: string | undefined, signal: AbortSignal): Promise<IpCommand | SmsCommand | WirelessCommand>;
+}
+
+export interface SendNodeConfig extends NodeDefinition {
+  account?: string;
+  track?: boolean | string;
+  trackTimeout?: number | string;
+}
+
+export const MAX_TRACKED_PER_NODE = 1000;
+
+/** A short reason for the node's status: the full message goes to the Catch node. */
+export function shortReason(err: unknown): string {
+  if (err instanceof CommandValidationError) return err.limit !== undefined ? `${err.field} (limit ${err.limit})` : err.field;
+  if (err instanceof ApiError) {
+    if (err.status !== undefined) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
+    return err.networkCode ? `${err.kind} ${err.networkCode}` : err.kind;
+  }
+  return err instanceof Error ? err.name : 'error';
+}
+
+function timeOfDay(date: Date): string {
+  return date.toTimeString().slice(0, 8);
+}
+
+/**
+ * The runtime shared by the two send nodes: check locally, send through the account's client, output
+ * the created resource, then follow its status when asked. Every message ends in an output or in
+ * done(err), a redeploy included: messages still waiting for a slot are given up (never sent) and
+ * requests already on the wire are waited for.
+ */
+export function setUpSendNode(
+  RED: NodeAPI,
+  node: Node,
+  config: SendNodeConfig,
+  prepare: (msg: NodeMessage) => PreparedSend,
+): void {
+  const type = node.type;
+  const accountNode = (config.account ? RED.nodes.getNode(config.account) : null) as AccountNode | null;
+  const track = config.track === true || config.track === 'true';
+  const trackTimeoutMs = Math.max(1, Number(config.trackTimeout) || 300) * 1000;
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let tracker: DeliveryTracker | undefined;
+
+  const showIdle = (): void => {
+    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.no-account`) });
+    else if (accountNode.account.configError) node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.account-error`) });
+    else node.status({});
+  };
+  showIdle();
+
+  if (accountNode && !accountNode.account.configError && track) {
+    const client = accountNode.account.client;
+    tracker = new DeliveryTracker({
+      hub: accountNode.account.hub,
+      maxTracked: MAX_TRACKED_PER_NODE,
+      fetch: (kind, sid) => {
+        const options = { signal: stopping.signal };
+        if (kind === 'ip') return client.fetchIpCommand(sid, options);
+        if (kind === 'sms') return client.fetchSmsCommand(sid, options);
+        return client.fetchWirelessCommand(sid, options);
+      },
+    });
+  }
+
+  const showSending = (): void => {
+    node.status({ fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) });
+  };
+
+  async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
+    if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
+    const client = accountNode.account.client;
+    const prepared = prepare(msg);
+    const trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
+    const mode = prepared.userCallbackUrl === undefined && accountNode.trackingCallbackUrl() !== undefined ? 'callback' : 'poll';
+    const trackingUrl = tracker && mode === 'callback' ? accountNode.trackingCallbackUrl() : undefined;
+
+    const resource = await prepared.send(client, trackingUrl, stopping.signal);
+    msg.payload = resource;
+    send([msg, null]);
+    node.status({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(new Date()) }) });
+    done();
+
+    if (tracker && trackingTemplate) {
+      const started = tracker.track({
+        kind: prepared.kind,
+        resource,
+        mode,
+        timeoutMs: trackTimeoutMs,
+        deliveryReceipt: prepared.deliveryReceipt,
+        onUpdate: (update) => {
+          const out = RED.util.cloneMessage(trackingTemplate);
+          out.payload = update.resource;
+          send([null, out]);
+        },
+        onEnd: (reason, error) => {
+          if (reason === 'error') node.warn(RED._(`${type}.errors.tracking-failed`, { sid: resource.sid, message: error?.message ?? '' }));
+          if (reason === 'timeout') node.log(RED._(`${type}.errors.tracking-timeout`, { sid: resource.sid }));
+        },
+      });
+      if (!started) node.warn(RED._(`${type}.errors.tracking-skipped`, { sid: resource.sid, limit: MAX_TRACKED_PER_NODE }));
+    }
+  }
+
+  node.on('input', (msg, send, done) => {
+    const work = handle(msg, send, done).catch((err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) });
+      done(error);
+    });
+    const entry = work.finally(() => {
+      inFlight.delete(entry);
+      if (inFlight.size > 0) showSending();
+    });
+    inFlight.add(entry);
+    showSending();
+  });
+
+  node.on('close', (_removed, done) => {
+    // Messages still queued are given up (never sent); those on the wire finish and report.
+    stopping.abort();
+    tracker?.close();
+    Promise.allSettled([...inFlight]).then(() => {
+      node.status({});
+      done();
+    });
+  });
+}

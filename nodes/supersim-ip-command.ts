@@ -1,0 +1,25 @@
+import { buildIpCommandRequest } from '../src/sending/requests';
+import type { IpCommandSettings } from '../src/sending/requests';
+import { setUpSendNode } from './lib/send-node';
+import type { SendNodeConfig } from './lib/send-node';
+import type { Node, NodeAPI } from './lib/red';
+
+export default function register(RED: NodeAPI): void {
+  function SupersimIpCommandNode(this: Node, config: SendNodeConfig & IpCommandSettings): void {
+    RED.nodes.createNode(this, config);
+    setUpSendNode(RED, this, config, (msg) => {
+      const params = buildIpCommandRequest(config, msg);
+      return {
+        kind: 'ip',
+        userCallbackUrl: params.callbackUrl,
+        send: (client, trackingCallbackUrl, signal) =>
+          client.createIpCommand(
+            trackingCallbackUrl && !params.callbackUrl ? { ...params, callbackUrl: trackingCallbackUrl, callbackMethod: 'POST' } : params,
+            { signal },
+          ),
+      };
+    });
+  }
+
+  RED.nodes.registerType('supersim-ip-command', SupersimIpCommandNode);
+}

@@ -1,0 +1,32 @@
+import { buildSmsCommandRequest } from '../src/sending/requests';
+import type { SmsCommandSettings } from '../src/sending/requests';
+import { setUpSendNode } from './lib/send-node';
+import type { SendNodeConfig } from './lib/send-node';
+import type { Node, NodeAPI } from './lib/red';
+
+export default function register(RED: NodeAPI): void {
+  function SupersimSmsCommandNode(this: Node, config: SendNodeConfig & SmsCommandSettings): void {
+    RED.nodes.createNode(this, config);
+    setUpSendNode(RED, this, config, (msg) => {
+      const request = buildSmsCommandRequest(config, msg);
+      const userCallbackUrl = request.params.callbackUrl;
+      const withTracking = <T extends { callbackUrl?: string; callbackMethod?: 'GET' | 'POST' }>(params: T, url: string | undefined): T =>
+        url && !params.callbackUrl ? { ...params, callbackUrl: url, callbackMethod: 'POST' } : params;
+      if (request.api === 'supersim') {
+        return {
+          kind: 'sms',
+          userCallbackUrl,
+          send: (client, trackingCallbackUrl, signal) => client.createSmsCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
+        };
+      }
+      return {
+        kind: 'wireless',
+        userCallbackUrl,
+        deliveryReceipt: request.params.deliveryReceiptRequested,
+        send: (client, trackingCallbackUrl, signal) => client.createWirelessCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
+      };
+    });
+  }
+
+  RED.nodes.registerType('supersim-sms-command', SupersimSmsCommandNode);
+}

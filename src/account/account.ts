@@ -1,0 +1,175 @@
+import { ApiError, ClientConfigError, SuperSimClient } from '../api';
+import type { Provider, SuperSimClientOptions } from '../api';
+import { CallbackReceiver } from '../callbacks';
+import type { CallbackRequest, CommandEvent, ReceiverResult } from '../callbacks';
+import { CallbackHub } from '../tracking';
+
+export interface AccountSettings {
+  provider?: string;
+  supersimUrl?: string;
+  wirelessUrl?: string;
+  tokenUrl?: string;
+  callbackBaseUrl?: string;
+}
+
+export interface AccountCredentials {
+  clientId?: string;
+  clientSecret?: string;
+  accountSid?: string;
+  authToken?: string;
+  webhookSecret?: string;
+}
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Maps what the editor stores to the client's options; blank fields fall back to the provider's defaults. */
+export function clientOptionsOf(settings: AccountSettings, credentials: AccountCredentials): SuperSimClientOptions {
+  const provider = (blankToUndefined(settings.provider) ?? 'kore') as Provider;
+  return {
+    provider,
+    clientId: blankToUndefined(credentials.clientId),
+    clientSecret: blankToUndefined(credentials.clientSecret),
+    accountSid: blankToUndefined(credentials.accountSid),
+    authToken: blankToUndefined(credentials.authToken),
+    supersimUrl: blankToUndefined(settings.supersimUrl),
+    wirelessUrl: blankToUndefined(settings.wirelessUrl),
+    tokenUrl: blankToUndefined(settings.tokenUrl),
+  };
+}
+
+/** The base URL the provider reaches this Node-RED at, validated; undefined when blank. */
+export function normaliseCallbackBaseUrl(value: string | undefined): string | undefined {
+  const text = blankToUndefined(value);
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ClientConfigError('callbackBaseUrl', `callbackBaseUrl must be an absolute http(s) URL; got ${JSON.stringify(text)}`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+    throw new ClientConfigError('callbackBaseUrl', `callbackBaseUrl must be an http(s) URL without a query; got ${JSON.stringify(text)}`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+/** Joins URL path pieces with exactly one slash between them. */
+export function joinPath(...parts: string[]): string {
+  const joined = parts
+    .map((part) => part.replace(/^\/+|\/+$/g, ''))
+    .filter((part) => part !== '')
+    .join('/');
+  return `/${joined}`;
+}
+
+/**
+ * What one account node owns: the API client shared by every node that uses the account, and the
+ * route through which the provider reports the status of commands this account's nodes track.
+ */
+export class Account {
+  readonly id: string;
+  readonly provider: Provider;
+  readonly callbackBaseUrl: string | undefined;
+  /** Why the account cannot be used (missing credentials, a bad URL); undefined when it can. */
+  readonly configError: string | undefined;
+  readonly hub = new CallbackHub<CommandEvent>();
+  readonly #client: SuperSimClient | undefined;
+  readonly #receiver: CallbackReceiver | undefined;
+
+  constructor(id: string, settings: AccountSettings, credentials: AccountCredentials) {
+    this.id = id;
+    const options = clientOptionsOf(settings, credentials);
+    this.provider = options.provider;
+    let client: SuperSimClient | undefined;
+    let callbackBaseUrl: string | undefined;
+    let configError: string | undefined;
+    try {
+      client = new SuperSimClient(options);
+      callbackBaseUrl = normaliseCallbackBaseUrl(settings.callbackBaseUrl);
+    } catch (err) {
+      configError = err instanceof Error ? err.message : String(err);
+    }
+    this.#client = client;
+    this.callbackBaseUrl = callbackBaseUrl;
+    this.configError = configError;
+    if (client && callbackBaseUrl) {
+      this.#receiver = new CallbackReceiver({
+        provider: this.provider,
+        authToken: blankToUndefined(credentials.authToken),
+        webhookSecret: blankToUndefined(credentials.webhookSecret),
+        publicBaseUrl: callbackBaseUrl,
+      });
+    }
+  }
+
+  /** The client, or an error that says what to fix in the account node. */
+  get client(): SuperSimClient {
+    if (!this.#client) throw new ClientConfigError('account', `The Super SIM account is not usable: ${this.configError ?? 'unknown error'}`);
+    return this.#client;
+  }
+
+  /** The status callback route, relative to Node-RED's httpNodeRoot. */
+  get callbackPath(): string {
+    return joinPath('supersim', 'status', this.id);
+  }
+
+  /** Whether status callbacks can reach this Node-RED: the user gave the public base URL. */
+  get receivesCallbacks(): boolean {
+    return this.#receiver !== undefined;
+  }
+
+  /** The CallbackUrl to give the API, for a Node-RED whose httpNodeRoot is `httpNodeRoot`. */
+  callbackUrl(httpNodeRoot: string): string | undefined {
+    if (!this.receivesCallbacks || this.callbackBaseUrl === undefined) return undefined;
+    return this.callbackBaseUrl + joinPath(httpNodeRoot, this.callbackPath);
+  }
+
+  /** Checks a status callback and hands its event to whoever tracks that command. */
+  handleCallback(request: CallbackRequest): ReceiverResult {
+    if (!this.#receiver) return { status: 403, reason: 'this account does not take status callbacks (no callbackBaseUrl)' };
+    const result = this.#receiver.handle(request);
+    if (result.status === 200 && result.event && !result.duplicate) this.hub.deliver(result.event);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.hub.clear();
+    await this.#client?.close();
+  }
+}
+
+export type ConnectionTestResult = { result: 'works' | 'bad-credentials' | 'unreachable' | 'error'; message: string };
+
+/**
+ * Tries credentials with the cheapest call there is, on a client of its own with short timeouts and
+ * no retries, so the editor's "Test connection" answers within seconds.
+ */
+export async function testConnection(options: SuperSimClientOptions): Promise<ConnectionTestResult> {
+  let client: SuperSimClient;
+  try {
+    client = new SuperSimClient({
+      ...options,
+      maxInFlight: 1,
+      maxQueue: 0,
+      retry: { maxAttempts: 1 },
+      timeouts: { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 },
+    });
+  } catch (err) {
+    return { result: 'error', message: err instanceof Error ? err.message : String(err) };
+  }
+  try {
+    await client.verifyCredentials();
+    return { result: 'works', message: `The ${options.provider === 'twilio' ? 'Twilio' : 'KORE'} credentials were accepted.` };
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (err.kind === 'auth') return { result: 'bad-credentials', message: err.message };
+      if (err.kind === 'network' || err.kind === 'timeout') return { result: 'unreachable', message: err.message };
+      return { result: 'error', message: err.message };
+    }
+    return { result: 'error', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await client.destroy();
+  }
+}

@@ -1,0 +1,98 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Application } from 'express';
+import helper from 'node-red-node-test-helper';
+import accountNode from '../../nodes/supersim-account';
+import ipCommandNode from '../../nodes/supersim-ip-command';
+import smsCommandNode from '../../nodes/supersim-sms-command';
+import type { NodeAPI } from '../../nodes/lib/red';
+import type { Simulator } from '../../src/simulator';
+
+helper.init(require.resolve('node-red'));
+
+export { helper };
+
+/** The RED.httpNode app of the last load: webhook routes live there, not on the admin app helper.request() reaches. */
+let httpNodeApp: Application | undefined;
+
+function capturingAccountNode(RED: NodeAPI): void {
+  httpNodeApp = RED.httpNode;
+  accountNode(RED);
+}
+
+export const sendNodeModules = [capturingAccountNode, ipCommandNode, smsCommandNode];
+
+export function currentHttpNode(): Application {
+  if (!httpNodeApp) throw new Error('no node module loaded yet');
+  return httpNodeApp;
+}
+
+/** Serves the captured httpNode app on 127.0.0.1, so a simulator can call its webhook routes. */
+export async function serveHttpNode(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => currentHttpNode()(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface AccountFlowOptions {
+  id?: string;
+  callbackBaseUrl?: string;
+}
+
+/** An account node pointing at the simulator, and its credentials for helper.load(). */
+export function accountFor(sim: Simulator, options: AccountFlowOptions = {}): { node: Record<string, unknown>; credentials: Record<string, string> } {
+  const id = options.id ?? 'account';
+  const c = sim.credentials;
+  return {
+    node: {
+      id,
+      type: 'supersim-account',
+      name: 'test account',
+      provider: sim.mode,
+      supersimUrl: sim.supersimUrl,
+      wirelessUrl: sim.wirelessUrl,
+      tokenUrl: sim.mode === 'kore' ? sim.tokenUrl : '',
+      callbackBaseUrl: options.callbackBaseUrl ?? '',
+    },
+    credentials:
+      sim.mode === 'kore'
+        ? { clientId: c.clientId, clientSecret: c.clientSecret, webhookSecret: c.webhookSecret }
+        : { accountSid: c.accountSid, authToken: c.authToken },
+  };
+}
+
+/** A helper node's next message, or a rejection naming what did not arrive. */
+export function nextMessage(nodeId: string, timeoutMs = 3_000): Promise<Record<string, unknown>> {
+  const node = helper.getNode(nodeId);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${timeoutMs} ms`)), timeoutMs);
+    node.once('input', (msg: Record<string, unknown>) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Every message a helper node receives, as they come. */
+export function collectMessages(nodeId: string): Record<string, unknown>[] {
+  const messages: Record<string, unknown>[] = [];
+  helper.getNode(nodeId).on('input', (msg: Record<string, unknown>) => messages.push(msg));
+  return messages;
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
