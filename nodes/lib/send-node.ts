@@ -1,7 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { ApiError } from '../../src/api';
 import type { IpCommand, SmsCommand, SuperSimClient, WirelessCommand } from '../../src/api';
 import { CommandValidationError } from '../../src/commands';
-import { DeliveryTracker } from '../../src/tracking';
+import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, SendFunction } from './red';
@@ -55,6 +56,8 @@ export function setUpSendNode(
   const track = config.track === true || config.track === 'true';
   const trackTimeoutMs = Math.max(1, Number(config.trackTimeout) || 300) * 1000;
   const stopping = new AbortController();
+  // Every queued message listens for the stop: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, stopping.signal);
   const inFlight = new Set<Promise<void>>();
   let tracker: DeliveryTracker | undefined;
 
@@ -66,16 +69,10 @@ export function setUpSendNode(
   showIdle();
 
   if (accountNode && !accountNode.account.configError && track) {
-    const client = accountNode.account.client;
     tracker = new DeliveryTracker({
       hub: accountNode.account.hub,
       maxTracked: MAX_TRACKED_PER_NODE,
-      fetch: (kind, sid) => {
-        const options = { signal: stopping.signal };
-        if (kind === 'ip') return client.fetchIpCommand(sid, options);
-        if (kind === 'sms') return client.fetchSmsCommand(sid, options);
-        return client.fetchWirelessCommand(sid, options);
-      },
+      fetch: clientFetcher(accountNode.account.client, stopping.signal),
     });
   }
 

@@ -67,16 +67,20 @@ export interface DeliveryTrackerOptions {
 /** The longest delay setTimeout honours; a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Fetches a command of any kind with the account's client. */
-export function clientFetcher(client: Pick<SuperSimClient, 'fetchIpCommand' | 'fetchSmsCommand' | 'fetchWirelessCommand'>): FetchCommand {
+/** Fetches a command of any kind with the account's client; `signal` gives up polls still waiting to go out. */
+export function clientFetcher(
+  client: Pick<SuperSimClient, 'fetchIpCommand' | 'fetchSmsCommand' | 'fetchWirelessCommand'>,
+  signal?: AbortSignal,
+): FetchCommand {
+  const options = { signal };
   return (kind, sid) => {
     switch (kind) {
       case 'ip':
-        return client.fetchIpCommand(sid);
+        return client.fetchIpCommand(sid, options);
       case 'sms':
-        return client.fetchSmsCommand(sid);
+        return client.fetchSmsCommand(sid, options);
       case 'wireless':
-        return client.fetchWirelessCommand(sid);
+        return client.fetchWirelessCommand(sid, options);
     }
   };
 }
@@ -88,7 +92,7 @@ function atLeast(name: string, value: number, min: number): number {
 
 /** Errors after which no number of retries can help: the client is gone, or the command does not exist. */
 function isPermanent(error: unknown): boolean {
-  return error instanceof ApiError && (error.kind === 'closed' || (error.kind === 'api' && error.status === 404));
+  return error instanceof ApiError && (error.kind === 'closed' || error.kind === 'cancelled' || (error.kind === 'api' && error.status === 404));
 }
 
 function asError(value: unknown): Error {
