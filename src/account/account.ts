@@ -1,7 +1,7 @@
 import { ApiError, ClientConfigError, SuperSimClient } from '../api';
 import type { Provider, SuperSimClientOptions } from '../api';
 import { CallbackReceiver } from '../callbacks';
-import type { CallbackRequest, CommandEvent, ReceiverResult } from '../callbacks';
+import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
 import { CallbackHub } from '../tracking';
 
 export interface AccountSettings {
@@ -77,6 +77,7 @@ export class Account {
   readonly hub = new CallbackHub<CommandEvent>();
   readonly #client: SuperSimClient | undefined;
   readonly #receiver: CallbackReceiver | undefined;
+  readonly #receiverOptions: ReceiverOptions;
 
   constructor(id: string, settings: AccountSettings, credentials: AccountCredentials) {
     this.id = id;
@@ -94,14 +95,21 @@ export class Account {
     this.#client = client;
     this.callbackBaseUrl = callbackBaseUrl;
     this.configError = configError;
-    if (client && callbackBaseUrl) {
-      this.#receiver = new CallbackReceiver({
-        provider: this.provider,
-        authToken: blankToUndefined(credentials.authToken),
-        webhookSecret: blankToUndefined(credentials.webhookSecret),
-        publicBaseUrl: callbackBaseUrl,
-      });
-    }
+    this.#receiverOptions = {
+      provider: this.provider,
+      authToken: blankToUndefined(credentials.authToken),
+      webhookSecret: blankToUndefined(credentials.webhookSecret),
+      publicBaseUrl: callbackBaseUrl,
+    };
+    if (client && callbackBaseUrl) this.#receiver = new CallbackReceiver(this.#receiverOptions);
+  }
+
+  /**
+   * A receiver that checks callbacks as this account's provider signs them: for a webhook node of
+   * its own (commands from devices), with its own idempotency memory.
+   */
+  createReceiver(options: Pick<ReceiverOptions, 'maxBodyBytes' | 'idempotency'> = {}): CallbackReceiver {
+    return new CallbackReceiver({ ...this.#receiverOptions, ...options });
   }
 
   /** The client, or an error that says what to fix in the account node. */

@@ -1,0 +1,319 @@
+/**
+ * A real Node-RED in a child process, with this package installed as a module, for end-to-end and
+ * editor tests. Each instance has its own temporary userDir and port and is removed by stop().
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { freePort } from './net';
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+/** The settings' credentialSecret: fixed, so a test can write encrypted credentials before start. */
+export const TEST_CREDENTIAL_SECRET = 'supersim-test-credential-secret';
+const START_TIMEOUT_MS = 30_000;
+const DEPLOY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 5_000;
+
+export interface NodeRedOptions {
+  /** Merged into the generated settings.js (plain objects merge key by key); values must be JSON. */
+  settings?: Record<string, unknown>;
+  /** Written to flows.json before start. */
+  flows?: object[];
+  /** Node id → that node's credentials; encrypted into flows_cred.json before start. */
+  credentials?: Record<string, object>;
+  /** Another Node-RED to run: its package directory or its red.js; default the devDependency. */
+  nodeRedDir?: string;
+  /** Directories of further Node-RED modules to install beside this package (linked by package name). */
+  extraModules?: string[];
+  /** With `adminAuth`: a user to log in as, so `token` is set and deployFlows() is authorised (without it, start does not wait for the flows). */
+  login?: { username: string; password: string };
+}
+
+export interface NodeRedInstance {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The editor and admin API, with a trailing slash: `new URL('flows', adminUrl)`. */
+  adminUrl: string;
+  /** Where httpNodeRoot routes are served, with a trailing slash. */
+  nodeUrl: string;
+  userDir: string;
+  port: number;
+  /** The access token of `login`, when given. */
+  token?: string;
+  /** Everything Node-RED wrote to stdout and stderr so far. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? merge(current, value) : value;
+  }
+  return out;
+}
+
+/** '/x/' style root of a Node-RED path setting (default '/'). */
+function rootOf(setting: unknown): string {
+  if (typeof setting !== 'string' || setting === '') return '/';
+  return `/${setting}/`.replace(/\/{2,}/g, '/');
+}
+
+/** As Node-RED's runtime encrypts flows_cred.json: aes-256-ctr, key sha256(secret), hex IV prefix. */
+export function encryptCredentials(credentials: Record<string, object>, secret = TEST_CREDENTIAL_SECRET): { $: string } {
+  const key = createHash('sha256').update(secret).digest();
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-ctr', key, iv);
+  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
+}
+
+function linkModule(userDir: string, moduleDir: string): void {
+  const pkg = JSON.parse(readFileSync(join(moduleDir, 'package.json'), 'utf8')) as { name: string };
+  const target = join(userDir, 'node_modules', pkg.name);
+  mkdirSync(dirname(target), { recursive: true });
+  symlinkSync(moduleDir, target, 'dir');
+}
+
+function headers(token: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
+    await response.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A token for `username` from Node-RED's adminAuth, as the editor's login does; `scope` must not exceed the user's permissions. */
+export async function adminToken(instance: Pick<NodeRedInstance, 'adminUrl'>, username: string, password: string, scope = '*'): Promise<string> {
+  const response = await fetch(new URL('auth/token', instance.adminUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: 'node-red-editor', grant_type: 'password', scope, username, password }),
+  });
+  const body = (await response.json().catch(() => ({}))) as { access_token?: string };
+  if (!response.ok || !body.access_token) throw new Error(`login as ${username} failed: HTTP ${response.status}`);
+  return body.access_token;
+}
+
+interface WebSocketLike {
+  on(event: 'open' | 'close', listener: () => void): void;
+  on(event: 'message', listener: (data: unknown) => void): void;
+  on(event: 'error', listener: (err: Error) => void): void;
+  send(data: string): void;
+  close(): void;
+}
+type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Node 20 has no global WebSocket; Node-RED's editor API ships `ws`, which the editor's comms use too. */
+function webSocketClass(): WebSocketConstructor {
+  const fromEditorApi = createRequire(require.resolve('@node-red/editor-api/package.json'));
+  return fromEditorApi('ws') as WebSocketConstructor;
+}
+
+/**
+ * Resolves once the flows of revision `rev` run. Node-RED's comms socket publishes two retained
+ * events that the editor follows too: `notification/runtime-deploy` with the revision (after a
+ * deploy has started its flows; at boot, before) and `notification/runtime-state`, `start` when flows
+ * have started, or a warning (missing node types, missing modules, safe mode) when they could not.
+ */
+export function waitForDeploy(instance: Pick<NodeRedInstance, 'adminUrl' | 'token'>, rev: string, timeoutMs = DEPLOY_TIMEOUT_MS): Promise<void> {
+  const WebSocket = webSocketClass();
+  const socketUrl = new URL('comms', instance.adminUrl);
+  socketUrl.protocol = socketUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+  return new Promise<void>((resolvePromise, reject) => {
+    const socket = new WebSocket(socketUrl.toString());
+    let deployed = '';
+    let state: Record<string, unknown> | undefined;
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      socket.close();
+      if (err) reject(err);
+      else resolvePromise();
+    };
+    const timer = setTimeout(() => {
+      finish(new Error(`flows revision ${rev} did not start within ${timeoutMs} ms (deployed: ${deployed || 'none'}, state: ${JSON.stringify(state ?? null)})`));
+    }, timeoutMs);
+    const subscribe = (): void => socket.send(JSON.stringify({ subscribe: 'notification/#' }));
+    socket.on('open', () => {
+      if (instance.token) socket.send(JSON.stringify({ auth: instance.token }));
+      else subscribe();
+    });
+    socket.on('message', (data: unknown) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (isPlainObject(parsed) && parsed.auth === 'ok') return subscribe();
+      if (isPlainObject(parsed) && parsed.auth === 'fail') return finish(new Error('the comms socket refused the access token'));
+      for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (!isPlainObject(event)) continue;
+        if (event.topic === 'notification/runtime-deploy' && isPlainObject(event.data)) deployed = String(event.data.revision);
+        if (event.topic === 'notification/runtime-state') state = isPlainObject(event.data) ? event.data : undefined;
+      }
+      if (deployed === rev && state?.error !== undefined) {
+        const detail = JSON.stringify(state.types ?? state.modules ?? state.text);
+        return finish(new Error(`Node-RED did not start the flows: ${String(state.error)} ${detail}`));
+      }
+      if (deployed === rev && state?.state === 'start') finish();
+    });
+    socket.on('error', (err: Error) => finish(err));
+  });
+}
+
+/** The revision of the flows Node-RED holds now. */
+export async function flowsRevision(instance: Pick<NodeRedInstance, 'adminUrl' | 'token'>): Promise<string> {
+  const response = await fetch(new URL('flows', instance.adminUrl), { headers: headers(instance.token, { 'Node-RED-API-Version': 'v2' }) });
+  if (!response.ok) throw new Error(`GET flows answered HTTP ${response.status}`);
+  const body = (await response.json()) as { rev?: string };
+  if (!body.rev) throw new Error('GET flows answered without a revision');
+  return body.rev;
+}
+
+/**
+ * Deploys `flows` (a full deploy, as the editor's Deploy button) with `credentials` (node id → values)
+ * and resolves once they have started.
+ */
+export async function deployFlows(
+  instance: Pick<NodeRedInstance, 'adminUrl' | 'token'>,
+  flows: object[],
+  credentials: Record<string, object> = {},
+): Promise<string> {
+  const nodes = flows.map((node) => {
+    const id = (node as { id?: unknown }).id;
+    return typeof id === 'string' && credentials[id] ? { ...node, credentials: credentials[id] } : node;
+  });
+  const response = await fetch(new URL('flows', instance.adminUrl), {
+    method: 'POST',
+    headers: headers(instance.token, {
+      'content-type': 'application/json',
+      'Node-RED-API-Version': 'v2',
+      'Node-RED-Deployment-Type': 'full',
+    }),
+    body: JSON.stringify({ flows: nodes }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`deploy failed: HTTP ${response.status} ${text}`);
+  const { rev } = JSON.parse(text) as { rev: string };
+  await waitForDeploy(instance, rev);
+  return rev;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolvePromise) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolvePromise();
+    });
+    child.kill('SIGINT');
+  });
+}
+
+/**
+ * Starts Node-RED on a free loopback port with a fresh userDir in which this package is installed
+ * (a link to the project root, so it loads the built `dist/nodes`). Resolves once the server answers
+ * and the initial flows have started; rejects with Node-RED's output if it does not within 30 s.
+ */
+export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRedInstance> {
+  const distNodes = join(PROJECT_ROOT, 'dist', 'nodes');
+  if (!existsSync(distNodes)) {
+    throw new Error(`${distNodes} is missing: run "npm run build" first, Node-RED loads the nodes from there`);
+  }
+  const redJs = options.nodeRedDir
+    ? statSync(options.nodeRedDir).isDirectory()
+      ? join(options.nodeRedDir, 'red.js')
+      : options.nodeRedDir
+    : require.resolve('node-red/red.js');
+  const port = await freePort();
+  const userDir = mkdtempSync(join(tmpdir(), 'supersim-node-red-'));
+  let child: ChildProcess | undefined;
+  let output = '';
+  try {
+    linkModule(userDir, PROJECT_ROOT);
+    for (const moduleDir of options.extraModules ?? []) linkModule(userDir, resolve(moduleDir));
+
+    const settings = merge(
+      {
+        uiHost: '127.0.0.1',
+        uiPort: port,
+        userDir,
+        flowFile: 'flows.json',
+        credentialSecret: TEST_CREDENTIAL_SECRET,
+        logging: { console: { level: 'warn', metrics: false, audit: false } },
+        editorTheme: { tours: false },
+        telemetry: { enabled: false, updateNotification: false },
+        diagnostics: { enabled: false, ui: false },
+        externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
+        contextStorage: { default: { module: 'memory' } },
+      },
+      options.settings ?? {},
+    );
+    const settingsFile = join(userDir, 'settings.js');
+    writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    if (options.flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+    if (options.credentials) {
+      const secret = settings.credentialSecret;
+      const file = secret === false ? options.credentials : encryptCredentials(options.credentials, String(secret));
+      writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(file, null, 2));
+    }
+
+    const spawned = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], {
+      cwd: userDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = spawned;
+    spawned.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    spawned.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+
+    const url = `http://127.0.0.1:${port}`;
+    const instance: NodeRedInstance = {
+      url,
+      adminUrl: url + rootOf(settings.httpAdminRoot),
+      nodeUrl: url + rootOf(settings.httpNodeRoot),
+      userDir,
+      port,
+      logs: () => output,
+      stop: async () => {
+        await stopChild(spawned);
+        rmSync(userDir, { recursive: true, force: true });
+      },
+    };
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await answers(`${url}/`))) {
+      if (spawned.exitCode !== null || spawned.signalCode !== null) {
+        throw new Error(`Node-RED exited (${spawned.exitCode ?? spawned.signalCode}) before it answered:\n${output}`);
+      }
+      if (Date.now() > deadline) throw new Error(`Node-RED did not answer on ${url} within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The admin API tells when the flows run; without it (or without a login to a locked one) answering is all there is.
+    if (options.login) instance.token = await adminToken(instance, options.login.username, options.login.password);
+    if (settings.httpAdminRoot !== false && (!settings.adminAuth || instance.token)) {
+      await waitForDeploy(instance, await flowsRevision(instance), Math.max(1_000, deadline - Date.now()));
+    }
+    return instance;
+  } catch (err) {
+    if (child) await stopChild(child);
+    rmSync(userDir, { recursive: true, force: true });
+    if (err instanceof Error && !err.message.includes(output) && output) err.message += `\nNode-RED output:\n${output}`;
+    throw err;
+  }
+}
