@@ -408,11 +408,17 @@ describe('tracking: DeliveryTracker', () => {
         fetchSmsCommand: sinon.stub().resolves({ sid: 'sms' }),
         fetchWirelessCommand: sinon.stub().resolves({ sid: 'wireless' }),
       };
-      const fetcher = clientFetcher(client);
+      const stop = new AbortController();
+      const fetcher = clientFetcher(client, stop.signal);
       assert.deepEqual(await fetcher('ip', 'HG1'), { sid: 'ip' });
       assert.deepEqual(await fetcher('sms', 'HC1'), { sid: 'sms' });
       assert.deepEqual(await fetcher('wireless', 'DC1'), { sid: 'wireless' });
-      assert.deepEqual([client.fetchIpCommand.firstCall.args, client.fetchSmsCommand.firstCall.args, client.fetchWirelessCommand.firstCall.args], [['HG1'], ['HC1'], ['DC1']]);
+      const options = { signal: stop.signal };
+      assert.deepEqual(
+        [client.fetchIpCommand.firstCall.args, client.fetchSmsCommand.firstCall.args, client.fetchWirelessCommand.firstCall.args],
+        [['HG1', options], ['HC1', options], ['DC1', options]],
+        'each fetch carries the signal that gives up polls of a stopping node',
+      );
     });
   });
 
