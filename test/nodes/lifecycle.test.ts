@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { Simulator } from '../../src/simulator';
+import { accountFor, collectMessages, currentHttpNode, helper, sendNodeModules, waitFor } from '../support/flows';
+
+/** Our kinds of handle: sockets to the API and timers of retries, polls and tracking. */
+function openHandles(): { sockets: number; timers: number } {
+  const info = process.getActiveResourcesInfo();
+  return { sockets: info.filter((r) => r === 'TCPSocketWrap').length, timers: info.filter((r) => r === 'Timeout').length };
+}
+
+describe('send node status and close', function () {
+  this.timeout(20_000);
+  let sim: Simulator;
+
+  afterEach(async function () {
+    await helper.unload();
+    await sim?.close();
+  });
+
+  function flow(node: Record<string, unknown> = {}, accountOptions: Parameters<typeof accountFor>[1] = {}) {
+    const account = accountFor(sim, accountOptions);
+    return {
+      flow: [
+        account.node,
+        { id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '1', payloadType: 'auto', ...node, wires: [['out'], ['status']] },
+        { id: 'out', type: 'helper' },
+        { id: 'status', type: 'helper' },
+      ],
+      credentials: { account: account.credentials },
+    };
+  }
+
+  it('shows sending with the count in flight, then ok with the status, then failed with a short reason', async function () {
+    sim = await Simulator.start({ mode: 'twilio', sims: [{ uniqueName: 'thermostat' }] });
+    sim.faults.add({ target: 'ipCommands', method: 'POST', times: 2 }, { kind: 'delay', ms: 100 });
+    const { flow: nodes, credentials } = flow();
+    await helper.load(sendNodeModules, nodes, credentials);
+    const send = helper.getNode('send');
+    const status = send.status as unknown as { args: [Record<string, unknown>][] };
+    const outputs = collectMessages('out');
+    send.receive({ payload: 'a' });
+    send.receive({ payload: 'b' });
+    await waitFor(() => outputs.length === 2, 5_000, 'two outputs');
+    const texts = status.args.map(([s]) => s);
+    assert.ok(texts.some((s) => s.fill === 'blue' && s.text === 'supersim-ip-command.status.sending'), 'sending shown');
+    assert.deepEqual(texts[texts.length - 1].fill, 'green');
+
+    send.receive({ payload: 'c', sim: undefined, devicePort: 0 });
+    send.receive({ payload: '' });
+    await waitFor(() => status.args.some(([s]) => s.fill === 'red'), 5_000, 'a failed status');
+    const failed = status.args.map(([s]) => s).filter((s) => s.fill === 'red');
+    assert.equal(failed[failed.length - 1].shape, 'ring');
+  });
+
+  it('releases its route, sockets and timers on close, mid-tracking', async function () {
+    const baseline = openHandles();
+    sim = await Simulator.start({ mode: 'kore', timing: { ipSentMs: 60_000 }, sims: [{ uniqueName: 'thermostat' }] });
+    const { flow: nodes, credentials } = flow({ track: true, trackTimeout: 600 }, { callbackBaseUrl: 'https://nodered.example.com' });
+    await helper.load(sendNodeModules, nodes, credentials);
+    const app = currentHttpNode();
+    const outputs = collectMessages('out');
+    helper.getNode('send').receive({ payload: 'still queued for a minute' });
+    await waitFor(() => outputs.length === 1, 5_000, 'the created command');
+    assert.notEqual((await request(app).post('/supersim/status/account').type('form').send('a=b')).status, 404, 'the route is there');
+
+    await helper.unload();
+    // The simulator's own timers and sockets are not ours: with it gone, what is left would be.
+    await sim.close();
+    await waitFor(
+      () => {
+        const now = openHandles();
+        // undici keeps one shared, unreferenced timer for all its timeouts; tracking timers are ours.
+        return now.sockets <= baseline.sockets && now.timers <= baseline.timers + 1;
+      },
+      3_000,
+      `handles back to ${JSON.stringify(baseline)} (now ${JSON.stringify(openHandles())})`,
+    );
+    assert.equal((await request(app).post('/supersim/status/account').type('form').send('a=b')).status, 404, 'the route is gone');
+  });
+});
