@@ -221,24 +221,14 @@ export class SuperSimClient {
   // ---- Super SIM IP Commands ------------------------------------------------------------------
 
   createIpCommand(params: CreateIpCommandParams, options: CallOptions = {}): Promise<IpCommand> {
-    return this.#call<IpCommand>({
-      operation: 'createIpCommand',
-      method: 'POST',
-      api: 'supersim',
-      path: '/v1/IpCommands',
-      form: {
-        Sim: params.sim,
-        Payload: params.payload,
-        DevicePort: params.devicePort,
-        PayloadType: params.payloadType,
-        CallbackUrl: params.callbackUrl,
-        CallbackMethod: params.callbackMethod,
-      },
-      idempotent: false,
-      expectBody: true,
-      authenticate: true,
-      signal: options.signal,
-    });
+    return this.#create<IpCommand>('createIpCommand', 'supersim', '/v1/IpCommands', {
+      Sim: params.sim,
+      Payload: params.payload,
+      DevicePort: params.devicePort,
+      PayloadType: params.payloadType,
+      CallbackUrl: params.callbackUrl,
+      CallbackMethod: params.callbackMethod,
+    }, options);
   }
 
   fetchIpCommand(sid: string, options: CallOptions = {}): Promise<IpCommand> {
@@ -258,22 +248,12 @@ export class SuperSimClient {
   // ---- Super SIM SMS Commands -----------------------------------------------------------------
 
   createSmsCommand(params: CreateSmsCommandParams, options: CallOptions = {}): Promise<SmsCommand> {
-    return this.#call<SmsCommand>({
-      operation: 'createSmsCommand',
-      method: 'POST',
-      api: 'supersim',
-      path: '/v1/SmsCommands',
-      form: {
-        Sim: params.sim,
-        Payload: params.payload,
-        CallbackUrl: params.callbackUrl,
-        CallbackMethod: params.callbackMethod,
-      },
-      idempotent: false,
-      expectBody: true,
-      authenticate: true,
-      signal: options.signal,
-    });
+    return this.#create<SmsCommand>('createSmsCommand', 'supersim', '/v1/SmsCommands', {
+      Sim: params.sim,
+      Payload: params.payload,
+      CallbackUrl: params.callbackUrl,
+      CallbackMethod: params.callbackMethod,
+    }, options);
   }
 
   fetchSmsCommand(sid: string, options: CallOptions = {}): Promise<SmsCommand> {
@@ -292,25 +272,15 @@ export class SuperSimClient {
   // ---- Programmable Wireless Commands ---------------------------------------------------------
 
   createWirelessCommand(params: CreateWirelessCommandParams, options: CallOptions = {}): Promise<WirelessCommand> {
-    return this.#call<WirelessCommand>({
-      operation: 'createWirelessCommand',
-      method: 'POST',
-      api: 'wireless',
-      path: '/v1/Commands',
-      form: {
-        Command: params.command,
-        Sim: params.sim,
-        CommandMode: params.commandMode,
-        IncludeSid: params.includeSid,
-        DeliveryReceiptRequested: params.deliveryReceiptRequested,
-        CallbackUrl: params.callbackUrl,
-        CallbackMethod: params.callbackMethod,
-      },
-      idempotent: false,
-      expectBody: true,
-      authenticate: true,
-      signal: options.signal,
-    });
+    return this.#create<WirelessCommand>('createWirelessCommand', 'wireless', '/v1/Commands', {
+      Command: params.command,
+      Sim: params.sim,
+      CommandMode: params.commandMode,
+      IncludeSid: params.includeSid,
+      DeliveryReceiptRequested: params.deliveryReceiptRequested,
+      CallbackUrl: params.callbackUrl,
+      CallbackMethod: params.callbackMethod,
+    }, options);
   }
 
   fetchWirelessCommand(sid: string, options: CallOptions = {}): Promise<WirelessCommand> {
@@ -418,6 +388,11 @@ export class SuperSimClient {
   }
 
   // ---- the one request path -------------------------------------------------------------------
+
+  /** Creates are the requests never sent twice once they may have reached the server. */
+  #create<T>(operation: string, api: Api, path: string, form: Record<string, FormValue>, options: CallOptions): Promise<T> {
+    return this.#call<T>({ operation, method: 'POST', api, path, form, idempotent: false, expectBody: true, authenticate: true, signal: options.signal });
+  }
 
   #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>, signal?: AbortSignal): Promise<T> {
     return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true, signal });
