@@ -115,7 +115,7 @@ export class WebhookRoutes {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > route.maxBodyBytes) {
       // Refuse before reading: a body past the limit is never buffered.
-      res.status(413).type('text/plain').send('Payload Too Large');
+      answerPlain(res, 413, 'Payload Too Large');
       req.resume();
       return;
     }
@@ -127,7 +127,7 @@ export class WebhookRoutes {
       size += chunk.length;
       if (size > route.maxBodyBytes) {
         refused = true;
-        res.status(413).type('text/plain').send('Payload Too Large');
+        answerPlain(res, 413, 'Payload Too Large');
         return;
       }
       chunks.push(chunk);
@@ -141,7 +141,7 @@ export class WebhookRoutes {
       next();
     });
     req.on('error', () => {
-      if (!refused && !res.headersSent) res.status(400).end();
+      if (!refused && !res.headersSent) answerPlain(res, 400, 'Bad Request');
       refused = true;
     });
   };
@@ -176,6 +176,17 @@ export class WebhookRoutes {
       answer.after?.();
     });
   };
+}
+
+/**
+ * An answer with node:http's own API: the raw-body capture runs ahead of Express's init, where `res`
+ * has none of Express's methods (status, type, send) yet.
+ */
+function answerPlain(res: Response, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /**

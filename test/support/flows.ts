@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Application } from 'express';
 import helper from 'node-red-node-test-helper';
 import accountNode from '../../nodes/supersim-account';
+import commandInNode from '../../nodes/supersim-command-in';
 import ipCommandNode from '../../nodes/supersim-ip-command';
 import smsCommandNode from '../../nodes/supersim-sms-command';
 import type { NodeAPI } from '../../nodes/lib/red';
@@ -22,6 +23,8 @@ function capturingAccountNode(RED: NodeAPI): void {
 }
 
 export const sendNodeModules = [capturingAccountNode, ipCommandNode, smsCommandNode];
+
+export const commandInModules = [capturingAccountNode, commandInNode];
 
 export function currentHttpNode(): Application {
   if (!httpNodeApp) throw new Error('no node module loaded yet');

@@ -1,0 +1,186 @@
+import type { Application, Request, Response } from 'express';
+import type { CallbackRequest } from '../src/callbacks';
+import {
+  FleetSetupError,
+  IdempotencyShelf,
+  RefusalLog,
+  outputsOf,
+  pointFleet,
+  readFleetQuery,
+  readFleetUpdate,
+  receive,
+  showFleet,
+  simLabelOf,
+  webhookPathProblem,
+  webhookServerPath,
+} from '../src/receiving';
+import type { FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving';
+import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
+import type { RouteAnswer } from './lib/http-routes';
+import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import type { AccountNode } from './supersim-account';
+
+interface CommandInConfig extends NodeDefinition {
+  account?: string;
+  url?: string;
+}
+
+/** A callback is a few hundred bytes; 64 KiB leaves room for any vendor's growth and none for floods. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const REFUSAL_KEYS: Readonly<Record<RefusalStatus, string>> = {
+  400: 'supersim-command-in.refusal.malformed',
+  403: 'supersim-command-in.refusal.forbidden',
+  405: 'supersim-command-in.refusal.method',
+  413: 'supersim-command-in.refusal.too-large',
+};
+
+/** One shelf per Node-RED (its httpNode app): the helper in tests starts many in one process. */
+const shelves = new WeakMap<Application, IdempotencyShelf>();
+
+function shelfOf(RED: NodeAPI): IdempotencyShelf {
+  let shelf = shelves.get(RED.httpNode);
+  if (!shelf) {
+    shelf = new IdempotencyShelf();
+    shelves.set(RED.httpNode, shelf);
+  }
+  return shelf;
+}
+
+function timeOfDay(date: Date): string {
+  return date.toTimeString().slice(0, 8);
+}
+
+/** The deployed account node behind an id, if it is one. */
+function deployedAccount(RED: NodeAPI, id: unknown): AccountNode | undefined {
+  if (typeof id !== 'string' || id === '') return undefined;
+  const node = RED.nodes.getNode(id) as AccountNode | null;
+  return node && node.type === 'supersim-account' && node.account ? node : undefined;
+}
+
+export default function register(RED: NodeAPI): void {
+  const httpNodeRoot: string | false = RED.settings.httpNodeRoot === false ? false : typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
+
+  function start(node: Node, config: CommandInConfig): void {
+    const path = config.url ?? '';
+
+    const fail = (statusKey: string, message: string): void => {
+      node.status({ fill: 'red', shape: 'ring', text: RED._(statusKey) });
+      node.error(message);
+    };
+
+    if (httpNodeRoot === false) {
+      // As core http in: a Node-RED without HTTP nodes is a choice in settings.js, not a fault of this node.
+      node.status({ fill: 'grey', shape: 'ring', text: RED._('supersim-command-in.status.no-http') });
+      node.warn(RED._('supersim-command-in.errors.no-http'));
+      return;
+    }
+    const accountNode = deployedAccount(RED, config.account);
+    if (!accountNode) return fail('supersim-command-in.status.no-account', RED._('supersim-command-in.errors.no-account'));
+    const account = accountNode.account;
+    if (account.configError) {
+      return fail('supersim-command-in.status.account-error', RED._('supersim-command-in.errors.account-error', { message: account.configError }));
+    }
+    const pathProblem = webhookPathProblem(path);
+    if (pathProblem !== undefined) return fail('supersim-command-in.status.bad-path', RED._('supersim-command-in.errors.bad-path', { reason: pathProblem }));
+
+    const shelf = shelfOf(RED);
+    const receiver = account.createReceiver({ maxBodyBytes: MAX_BODY_BYTES, idempotency: shelf.take(node.id) });
+    const refusals = new RefusalLog();
+
+    const refuse = (status: RefusalStatus, reason: string): void => {
+      node.status({
+        fill: 'red',
+        shape: 'ring',
+        text: RED._('supersim-command-in.status.refused', { status, reason: RED._(REFUSAL_KEYS[status]), time: timeOfDay(new Date()) }),
+      });
+      const report = refusals.note(status, reason);
+      if (report === undefined) return;
+      const line = RED._('supersim-command-in.errors.refused', { status, reason: report.reason });
+      node.warn(report.unreported > 0 ? `${line} ${RED._('supersim-command-in.errors.refused-more', { count: report.unreported })}` : line);
+    };
+
+    const handle = (request: CallbackRequest): RouteAnswer => {
+      const received = receive(receiver, request);
+      if (received.outcome === 'refused') {
+        refuse(received.status, received.reason);
+        return { status: received.status, reason: received.answer };
+      }
+      if (received.outcome === 'duplicate') return { status: 200 };
+      const { event, routed } = received;
+      return {
+        status: 200,
+        // Runs once the 2xx is on its way: a slow or failing flow never delays or changes the answer.
+        after: () => {
+          const sim = simLabelOf(event) ?? '?';
+          const time = timeOfDay(new Date());
+          node.send(outputsOf(routed));
+          node.status(
+            routed.output === 0
+              ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
+              : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
+          );
+        },
+      };
+    };
+
+    let release: (() => void) | undefined;
+    try {
+      release = WebhookRoutes.for(RED).add({
+        path,
+        methods: ['GET', 'POST'],
+        maxBodyBytes: MAX_BODY_BYTES,
+        owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
+        handle,
+      });
+    } catch (err) {
+      if (!(err instanceof RouteConflictError)) throw err;
+      return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
+    }
+    node.status({});
+    if (account.provider === 'kore' && !accountNode.credentials?.webhookSecret?.trim()) {
+      node.warn(RED._('supersim-command-in.errors.unverified', { path: webhookServerPath(httpNodeRoot, path) }));
+    }
+
+    node.on('close', (removed, done) => {
+      release?.();
+      // A redeploy keeps the memory of callbacks already emitted; only a node deleted for good forgets.
+      if (removed) shelf.drop(node.id);
+      node.status({});
+      done();
+    });
+  }
+
+  function SupersimCommandInNode(this: Node, config: CommandInConfig): void {
+    RED.nodes.createNode(this, config);
+    start(this, config);
+  }
+
+  RED.nodes.registerType('supersim-command-in', SupersimCommandInNode);
+
+  const answer = (res: Response, work: () => Promise<FleetAnswer>): void => {
+    work().then(
+      (result) => res.json(result),
+      (err: unknown) => {
+        if (err instanceof FleetSetupError) res.status(400).json(err.toJSON());
+        else res.status(500).json({ message: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  };
+  const accountFor = (id: string): FleetAccount | undefined => deployedAccount(RED, id)?.account;
+
+  // The deployed account, not the dialog's: the API credentials never travel through the editor.
+  RED.httpAdmin.get('/supersim-command-in/fleet', RED.auth.needsPermission('supersim-command-in.write'), (req: Request, res: Response) => {
+    answer(res, async () => {
+      const query = readFleetQuery(req.query as Record<string, unknown>);
+      return showFleet(accountFor(query.account), httpNodeRoot, query);
+    });
+  });
+
+  RED.httpAdmin.post('/supersim-command-in/fleet', RED.auth.needsPermission('supersim-command-in.write'), (req: Request, res: Response) => {
+    answer(res, async () => {
+      const update = readFleetUpdate(req.body);
+      return pointFleet(accountFor(update.account), httpNodeRoot, update);
+    });
+  });
+}

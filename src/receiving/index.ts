@@ -1,0 +1,6 @@
+export * from './path';
+export * from './message';
+export * from './receive';
+export * from './refusals';
+export * from './shelf';
+export * from './fleet';

@@ -1,0 +1,121 @@
+/**
+ * supersim-command-in in a real Node-RED (the built package, `npm run build` first) whose editor and
+ * HTTP nodes share the root path: the admin app's body parsers then see every POST first, and the
+ * KORE signature over the raw body must still hold. What the flow receives is read back through the
+ * admin API from global context, where a function node puts it.
+ */
+import assert from 'node:assert/strict';
+import { KORE_IDEMPOTENCY_HEADER, KORE_SIGNATURE_HEADER, koreSignature } from '../../src/callbacks';
+import { adminToken, deployFlows, startNodeRed } from '../support/node-red-process';
+import type { NodeRedInstance } from '../support/node-red-process';
+
+const PASSWORD = 'supersim-editor-test';
+// bcrypt of PASSWORD, as Node-RED's adminAuth expects (a test fixture, not a secret).
+const PASSWORD_HASH = '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG';
+const WEBHOOK_SECRET = 'e2e-webhook-secret';
+const HOOK = '/hooks/in';
+const HG = `HG${'0a'.repeat(16)}`;
+
+/**
+ * Spelled as no form encoder would re-encode it (%20 for spaces, %2A, lower-case escapes): a body
+ * rebuilt from parsed fields would differ in its bytes, and fail KORE's check.
+ */
+const RAW_BODY =
+  `CommandSid=${HG}&Direction=from_sim&Status=received&SimUniqueName=the%20meter&PayloadType=text` + '&Payload=hello%20world%2A%e2%9c%93&ApiVersion=v1';
+
+describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNodeRoot both "/"', function () {
+  this.timeout(90_000);
+  let nodeRed: NodeRedInstance;
+
+  before(async function () {
+    nodeRed = await startNodeRed({
+      settings: {
+        httpAdminRoot: '/',
+        httpNodeRoot: '/',
+        adminAuth: {
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: PASSWORD_HASH, permissions: '*' },
+            { username: 'viewer', password: PASSWORD_HASH, permissions: 'read' },
+          ],
+        },
+      },
+      login: { username: 'admin', password: PASSWORD },
+    });
+    await deployFlows(
+      nodeRed,
+      [
+        { id: 'tab', type: 'tab', label: 'e2e' },
+        { id: 'acc', type: 'supersim-account', name: '', provider: 'kore', supersimUrl: '', wirelessUrl: '', tokenUrl: '', callbackBaseUrl: nodeRed.url },
+        { id: 'in', type: 'supersim-command-in', z: 'tab', x: 100, y: 100, name: '', account: 'acc', url: HOOK, wires: [['keep'], []] },
+        {
+          id: 'keep',
+          type: 'function',
+          z: 'tab',
+          x: 300,
+          y: 100,
+          name: 'keep what arrives',
+          func: "const seen = global.get('seen') || [];\nseen.push({ payload: msg.payload, topic: msg.topic, sid: msg.command.sid, verified: msg.callback.verified });\nglobal.set('seen', seen);\nreturn null;",
+          outputs: 1,
+          wires: [[]],
+        },
+      ],
+      { acc: { clientId: 'e2e-client', clientSecret: 'e2e-client-secret', webhookSecret: WEBHOOK_SECRET } },
+    );
+  });
+
+  after(async function () {
+    await nodeRed?.stop();
+  });
+
+  function post(body: string, signature: string, token: string): Promise<Response> {
+    return fetch(nodeRed.url + HOOK, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', [KORE_SIGNATURE_HEADER]: signature, [KORE_IDEMPOTENCY_HEADER]: token },
+      body,
+    });
+  }
+
+  async function seen(): Promise<Record<string, unknown>[]> {
+    const response = await fetch(new URL('context/global/seen', nodeRed.adminUrl), { headers: { authorization: `Bearer ${nodeRed.token}` } });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { memory?: { msg?: string } } | { msg?: string };
+    // One context store answers {msg, format}; several answer {store: {msg, format}}.
+    const encoded = 'memory' in answer ? answer.memory?.msg : (answer as { msg?: string }).msg;
+    return encoded === undefined ? [] : (JSON.parse(encoded) as Record<string, unknown>[]);
+  }
+
+  it('accepts a correctly signed form callback over its exact bytes, and refuses a tampered one with 403', async function () {
+    const signature = koreSignature(WEBHOOK_SECRET, 'POST', nodeRed.url + HOOK, RAW_BODY);
+    const accepted = await post(RAW_BODY, signature, 'e2e-1');
+    assert.equal(accepted.status, 200, `${await accepted.text()}\n${nodeRed.logs()}`);
+    const start = Date.now();
+    let received = await seen();
+    while (received.length === 0 && Date.now() - start < 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      received = await seen();
+    }
+    assert.deepEqual(received, [{ payload: 'hello world*✓', topic: 'the meter', sid: HG, verified: true }]);
+
+    const tampered = await post(RAW_BODY.replace('hello', 'jello'), signature, 'e2e-2');
+    assert.equal(tampered.status, 403);
+    await tampered.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await seen()).length, 1, 'the tampered callback was not emitted');
+  });
+
+  it('guards the Fleet set-up with supersim-command-in.write', async function () {
+    const fleetUrl = new URL('supersim-command-in/fleet?account=nope&fleet=default', nodeRed.adminUrl);
+    const anonymous = await fetch(fleetUrl);
+    await anonymous.arrayBuffer();
+    assert.equal(anonymous.status, 401);
+    const viewerToken = await adminToken(nodeRed, 'viewer', PASSWORD, 'read');
+    const viewer = await fetch(fleetUrl, { headers: { authorization: `Bearer ${viewerToken}` } });
+    await viewer.arrayBuffer();
+    assert.equal(viewer.status, 401);
+    // An administrator gets through to the set-up itself, which explains what is missing.
+    const admin = await fetch(fleetUrl, { headers: { authorization: `Bearer ${nodeRed.token}` } });
+    assert.equal(admin.status, 400);
+    assert.match(((await admin.json()) as { message: string }).message, /not deployed/);
+  });
+});
