@@ -18,6 +18,7 @@ import type { FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving'
 import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
 import type { RouteAnswer } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import { ThrottledStatus } from './lib/status';
 import type { AccountNode } from './supersim-account';
 
 interface CommandInConfig extends NodeDefinition {
@@ -87,13 +88,16 @@ export default function register(RED: NodeAPI): void {
     const shelf = shelfOf(RED);
     const receiver = account.createReceiver({ maxBodyBytes: MAX_BODY_BYTES, idempotency: shelf.take(node.id) });
     const refusals = new RefusalLog();
+    // A burst of callbacks would otherwise send the editor one status update per request.
+    const shown = new ThrottledStatus(node);
 
     const refuse = (status: RefusalStatus, reason: string): void => {
-      node.status({
+      const time = timeOfDay(new Date());
+      shown.show(() => ({
         fill: 'red',
         shape: 'ring',
-        text: RED._('supersim-command-in.status.refused', { status, reason: RED._(REFUSAL_KEYS[status]), time: timeOfDay(new Date()) }),
-      });
+        text: RED._('supersim-command-in.status.refused', { status, reason: RED._(REFUSAL_KEYS[status]), time }),
+      }));
       const report = refusals.note(status, reason);
       if (report === undefined) return;
       const line = RED._('supersim-command-in.errors.refused', { status, reason: report.reason });
@@ -115,7 +119,7 @@ export default function register(RED: NodeAPI): void {
           const sim = simLabelOf(event) ?? '?';
           const time = timeOfDay(new Date());
           node.send(outputsOf(routed));
-          node.status(
+          shown.show(() =>
             routed.output === 0
               ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
               : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
@@ -132,6 +136,7 @@ export default function register(RED: NodeAPI): void {
         maxBodyBytes: MAX_BODY_BYTES,
         owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
         handle,
+        onRefused: refuse,
       });
     } catch (err) {
       if (!(err instanceof RouteConflictError)) throw err;
@@ -146,7 +151,7 @@ export default function register(RED: NodeAPI): void {
       release?.();
       // A redeploy keeps the memory of callbacks already emitted; only a node deleted for good forgets.
       if (removed) shelf.drop(node.id);
-      node.status({});
+      shown.close();
       done();
     });
   }

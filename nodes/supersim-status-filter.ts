@@ -2,7 +2,8 @@ import type { CommandStatus } from '../src/api/types';
 import { isCommandStatus } from '../src/commands';
 import { StatusFilterState } from '../src/filter';
 import type { StatusFilterOptions } from '../src/filter';
-import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeRedSettings, SendFunction } from './lib/red';
+import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeRedSettings, NodeStatus, SendFunction } from './lib/red';
+import { ThrottledStatus } from './lib/status';
 
 export interface StatusFilterConfig extends NodeDefinition {
   statuses?: unknown;
@@ -18,8 +19,6 @@ export const DEFAULT_MAX_COMMANDS = 100_000;
 export const MAX_WAITING = 1000;
 /** A snapshot holds up to maxCommands entries (MBs at the default), so it is written at most this often. */
 const SAVE_INTERVAL_MS = 1000;
-/** Every status update goes to each open editor; at thousands of messages a second that would be the load. */
-const STATUS_INTERVAL_MS = 250;
 
 interface Waiting {
   msg: NodeMessage;
@@ -120,29 +119,19 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
   let saving: Promise<void> | undefined;
   let saveFailing = false;
 
-  let statusTimer: NodeJS.Timeout | undefined;
-  let statusShownAt = -Infinity;
+  // Every status update goes to each open editor; at thousands of messages a second that would be the load.
+  const shown = new ThrottledStatus(node);
 
   const context = node.context();
 
-  function renderCounts(): void {
-    statusShownAt = Date.now();
+  function countsStatus(): NodeStatus {
     const values = { passed: counts.passed, dropped: counts.dropped, invalid: counts.invalid, tracked: state.size };
     const text = counts.invalid > 0 ? RED._(`${T}.status.counts-invalid`, values) : RED._(`${T}.status.counts`, values);
-    node.status(storeUnknown || loadFailed || saveFailing ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text });
+    return storeUnknown || loadFailed || saveFailing ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
   }
 
   function showCounts(): void {
-    if (statusTimer !== undefined || closing) return;
-    const wait = statusShownAt + STATUS_INTERVAL_MS - Date.now();
-    if (wait <= 0) {
-      renderCounts();
-      return;
-    }
-    statusTimer = setTimeout(() => {
-      statusTimer = undefined;
-      renderCounts();
-    }, wait);
+    if (!closing) shown.show(countsStatus);
   }
 
   function writeSnapshot(): Promise<void> {
@@ -226,7 +215,7 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
     } else {
       state = StatusFilterState.fromJSON(value, options);
     }
-    renderCounts();
+    shown.showNow(countsStatus());
     for (const entry of waiting.splice(0)) handle(entry.msg, entry.send, entry.done);
   }
 
@@ -237,14 +226,14 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
       node.warn(RED._(`${T}.errors.unknown-store`, { store, stores: stores.join(', '), fallback }));
     }
     loading = true;
-    node.status({ fill: 'blue', shape: 'ring', text: RED._(`${T}.status.loading`, { store }) });
+    shown.showNow({ fill: 'blue', shape: 'ring', text: RED._(`${T}.status.loading`, { store }) });
     try {
       context.get(STATE_KEY, store, loaded);
     } catch (err) {
       loaded(err, undefined);
     }
   } else {
-    renderCounts();
+    shown.showNow(countsStatus());
   }
 
   node.on('input', (msg, send, done) => {
@@ -259,20 +248,16 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
 
   node.on('close', (removed, done) => {
     closing = true;
+    shown.close();
     clearTimeout(saveTimer);
     saveTimer = undefined;
-    clearTimeout(statusTimer);
-    statusTimer = undefined;
     for (const entry of waiting.splice(0)) entry.done(new Error(RED._(`${T}.errors.closed-while-loading`, { store })));
     // A removed node's context is deleted by the runtime, and a state never loaded must not overwrite
     // the stored one.
     const flush = persist && !removed && !loading;
     (saving ?? Promise.resolve())
       .then(() => (flush && dirty ? writeSnapshot() : undefined))
-      .then(() => {
-        node.status({});
-        done();
-      });
+      .then(() => done());
   });
 }
 

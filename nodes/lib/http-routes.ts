@@ -17,6 +17,8 @@ export interface RouteOptions {
   /** Who holds the path, for the error when a second node claims it. */
   owner: string;
   handle(request: CallbackRequest): RouteAnswer;
+  /** Told of requests refused before they reach `handle` (too large, wrong method), for the node's status. */
+  onRefused?(status: 405 | 413, reason: string): void;
 }
 
 interface RawBodyRequest extends Request {
@@ -116,6 +118,7 @@ export class WebhookRoutes {
     if (Number.isFinite(declared) && declared > route.maxBodyBytes) {
       // Refuse before reading: a body past the limit is never buffered.
       answerPlain(res, 413, 'Payload Too Large');
+      route.onRefused?.(413, `declared body of ${declared} bytes over the ${route.maxBodyBytes}-byte limit`);
       req.resume();
       return;
     }
@@ -128,6 +131,7 @@ export class WebhookRoutes {
       if (size > route.maxBodyBytes) {
         refused = true;
         answerPlain(res, 413, 'Payload Too Large');
+        route.onRefused?.(413, `body over the ${route.maxBodyBytes}-byte limit`);
         return;
       }
       chunks.push(chunk);
@@ -158,6 +162,7 @@ export class WebhookRoutes {
       }
       if (!route.methods.includes(req.method as 'GET' | 'POST')) {
         res.status(405).set('Allow', route.methods.join(', ')).type('text/plain').send('Method Not Allowed');
+        route.onRefused?.(405, `method ${req.method} (only ${route.methods.join(' and ')})`);
         return;
       }
       const rawBody = req.supersimRawBody ?? rebuildBody(req);

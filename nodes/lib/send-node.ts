@@ -6,6 +6,7 @@ import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, SendFunction } from './red';
+import { ThrottledStatus } from './status';
 
 /** What a send node does with one message, once checked: the request, and how to send it. */
 export interface PreparedSend {
@@ -60,13 +61,10 @@ export function setUpSendNode(
   setMaxListeners(0, stopping.signal);
   const inFlight = new Set<Promise<void>>();
   let tracker: DeliveryTracker | undefined;
+  const status = new ThrottledStatus(node);
 
-  const showIdle = (): void => {
-    if (!accountNode) node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.no-account`) });
-    else if (accountNode.account.configError) node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.account-error`) });
-    else node.status({});
-  };
-  showIdle();
+  if (!accountNode) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.no-account`) });
+  else if (accountNode.account.configError) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.account-error`) });
 
   if (accountNode && !accountNode.account.configError && track) {
     tracker = new DeliveryTracker({
@@ -77,7 +75,7 @@ export function setUpSendNode(
   }
 
   const showSending = (): void => {
-    node.status({ fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) });
+    status.show(() => ({ fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) }));
   };
 
   async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
@@ -91,7 +89,8 @@ export function setUpSendNode(
     const resource = await prepared.send(client, trackingUrl, stopping.signal);
     msg.payload = resource;
     send([msg, null]);
-    node.status({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(new Date()) }) });
+    const shown = { status: String(resource.status), time: timeOfDay(new Date()) };
+    status.show(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, shown) }));
     done();
 
     if (tracker && trackingTemplate) {
@@ -118,7 +117,8 @@ export function setUpSendNode(
   node.on('input', (msg, send, done) => {
     const work = handle(msg, send, done).catch((err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
-      node.status({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) });
+      const reason = shortReason(error);
+      status.show(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason }) }));
       done(error);
     });
     const entry = work.finally(() => {
@@ -134,7 +134,7 @@ export function setUpSendNode(
     stopping.abort();
     tracker?.close();
     Promise.allSettled([...inFlight]).then(() => {
-      node.status({});
+      status.close();
       done();
     });
   });
