@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { KORE_IDEMPOTENCY_HEADER, KORE_SIGNATURE_HEADER, TWILIO_IDEMPOTENCY_HEADER, TWILIO_SIGNATURE_HEADER, koreSignature, twilioSignature } from '../../src/callbacks';
 import { collectMessages, commandInModules, helper, serveHttpNode, waitFor } from '../support/flows';
+import { Random, prng } from '../support/random';
 
 /** Change it (FUZZ_SEED=…) to explore; a failure names the seed and the request, so it reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee);
@@ -26,46 +27,18 @@ const ANSWERS = new Set([200, 204, 400, 403, 405, 413]);
 type Provider = keyof typeof ROUTES;
 const TOKEN_HEADERS: Readonly<Record<Provider, string>> = { kore: KORE_IDEMPOTENCY_HEADER, twilio: TWILIO_IDEMPOTENCY_HEADER };
 
-/** mulberry32: small and fast, enough to spread inputs; not for anything secret. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const FORM_SPECIALS = [...'%&=+?#/ \\"\'<>{}[]'];
 
-class Random {
-  constructor(readonly next: () => number) {}
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  bytes(length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    for (let i = 0; i < length; i++) out[i] = this.int(256);
-    return out;
-  }
+/** The fuzz's choices, with text that stresses URLs and forms. */
+class FuzzRandom extends Random {
   hex(length: number): string {
     let out = '';
     for (let i = 0; i < length; i++) out += '0123456789abcdef'[this.int(16)];
     return out;
   }
-  /** Printable ASCII with what matters to URLs and forms over-represented. */
-  text(maxLength: number): string {
-    const special = '%&=+?#/ \\"\'<>{}[]';
-    let out = '';
-    const length = this.int(maxLength + 1);
-    for (let i = 0; i < length; i++) out += this.chance(0.2) ? this.pick([...special]) : String.fromCharCode(32 + this.int(95));
-    return out;
+
+  override text(maxLength: number): string {
+    return super.text(maxLength, FORM_SPECIALS);
   }
 }
 
@@ -81,7 +54,7 @@ interface FuzzRequest {
   token?: string;
 }
 
-function callbackParams(r: Random): Record<string, string> {
+function callbackParams(r: FuzzRandom): Record<string, string> {
   const kind = r.pick(['HG', 'HC', 'DC']);
   const fromSim = r.chance(0.5);
   const binary = kind !== 'HC' && r.chance(0.5);
@@ -117,7 +90,7 @@ function sign(provider: Provider, base: string, method: string, target: string, 
 }
 
 /** A callback signed as the provider would: POST form, GET query or (KORE) JSON. */
-function genuine(r: Random, base: string, index: number): FuzzRequest {
+function genuine(r: FuzzRandom, base: string, index: number): FuzzRequest {
   const provider: Provider = r.chance(0.5) ? 'twilio' : 'kore';
   const params = callbackParams(r);
   const token = `genuine-${index}`;
@@ -145,7 +118,7 @@ const CONTENT_TYPES = [
   '',
 ];
 
-function garbageBody(r: Random): Buffer | string {
+function garbageBody(r: FuzzRandom): Buffer | string {
   const params = callbackParams(r);
   switch (r.int(12)) {
     case 0:
@@ -179,7 +152,7 @@ function garbageBody(r: Random): Buffer | string {
   }
 }
 
-function garbageSignature(r: Random, provider: Provider, base: string, path: string): Record<string, string> {
+function garbageSignature(r: FuzzRandom, provider: Provider, base: string, path: string): Record<string, string> {
   const name = r.chance(0.8) ? (provider === 'kore' ? KORE_SIGNATURE_HEADER : TWILIO_SIGNATURE_HEADER) : r.pick([KORE_SIGNATURE_HEADER, TWILIO_SIGNATURE_HEADER]);
   switch (r.int(6)) {
     case 0:
@@ -198,7 +171,7 @@ function garbageSignature(r: Random, provider: Provider, base: string, path: str
   }
 }
 
-function malformed(r: Random, base: string): FuzzRequest {
+function malformed(r: FuzzRandom, base: string): FuzzRequest {
   const provider: Provider = r.chance(0.5) ? 'twilio' : 'kore';
   const method = r.chance(0.8) ? r.pick(['POST', 'POST', 'GET']) : r.pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']);
   let path: string = ROUTES[provider];
@@ -273,7 +246,7 @@ describe('supersim-command-in under 10 000 random and malformed requests', funct
     });
     const emitted = { twilio: collectMessages('twilioOut'), kore: collectMessages('koreOut') };
 
-    const r = new Random(prng(SEED));
+    const r = new FuzzRandom(prng(SEED));
     const requests: FuzzRequest[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       if (r.chance(0.12)) {
@@ -346,7 +319,7 @@ describe('supersim-command-in under 10 000 random and malformed requests', funct
     // Still listening and checking, on both nodes.
     for (const provider of ['twilio', 'kore'] as Provider[]) {
       const before = emitted[provider].length;
-      const params = callbackParams(new Random(prng(SEED + 1)));
+      const params = callbackParams(new FuzzRandom(prng(SEED + 1)));
       const body = query(params);
       const path = ROUTES[provider];
       const headers = { 'content-type': FORM, ...sign(provider, server.url, 'POST', path, body, params, true), [TOKEN_HEADERS[provider]]: `after-${provider}` };

@@ -13,6 +13,7 @@ import {
 } from '../../src/callbacks/index.js';
 import type { CallbackRequest, ReceiverResult } from '../../src/callbacks/index.js';
 import { isCommandStatus, isValidBase64 } from '../../src/commands/index.js';
+import { Random, prng } from '../support/random';
 
 /** Change it (FUZZ_SEED=…) to explore; every failure names the seed and the request's index, so it reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_cafe);
@@ -23,45 +24,13 @@ const BASE = 'https://nodered.example.com';
 const FORM = 'application/x-www-form-urlencoded';
 const STATUSES = new Set([200, 400, 403, 405, 413, 415]);
 
-/** mulberry32: small, fast and good enough to spread inputs; not for anything secret. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const TEXT_SPECIALS = ['%', '&', '=', '+', '?', '#', '/', ' ', 'é', '🌍', '\u0000'];
 
-class Gen {
-  constructor(readonly next: () => number) {}
-
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
-  bytes(length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    for (let i = 0; i < length; i++) out[i] = this.int(256);
-    return out;
-  }
-
+/** The fuzz's choices, with text that stresses URLs, forms and encodings. */
+class Gen extends Random {
   /** Printable ASCII with the characters that matter to URLs and forms over-represented. */
-  text(maxLength: number): string {
-    let out = '';
-    const length = this.int(maxLength + 1);
-    for (let i = 0; i < length; i++) out += this.chance(0.2) ? this.pick(['%', '&', '=', '+', '?', '#', '/', ' ', 'é', '🌍', '\u0000']) : String.fromCharCode(32 + this.int(95));
-    return out;
+  override text(maxLength: number): string {
+    return super.text(maxLength, TEXT_SPECIALS);
   }
 
   sid(): string {
