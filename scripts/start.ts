@@ -1,0 +1,665 @@
+/**
+ * `npm start`: the whole loop on one machine. The simulator (the Super SIM / Wireless APIs and three
+ * devices that echo what they receive) and a Node-RED from the devDependencies, with this package
+ * packed and installed into its user directory as a user would install it, and a demo flow that sends
+ * commands, receives the devices' answers and shows every status change.
+ *
+ * The logic is importable (startDemo) so that tests run the same demo on free ports; the
+ * Node-RED helpers below are shared with the compatibility run (scripts/compat.sh).
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../src/commands/limits';
+import { Simulator } from '../src/simulator';
+import { truncateCodePoints } from '../src/simulator/params';
+import type { SimulatedDevice } from '../src/simulator';
+
+export const PROJECT_ROOT = resolve(__dirname, '..');
+const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+
+const START_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+
+// ---- packing and installing this package ------------------------------------------------------
+
+/** Children (npm, Node-RED) must not inherit a test runner's loaders or coverage collection (c8 sets NODE_V8_COVERAGE). */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_V8_COVERAGE;
+  return env;
+}
+
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(command, args, { cwd, env: childEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+      else resolvePromise(stdout);
+    });
+  });
+}
+
+/** npm as the running Node knows it: `npm` on PATH is what `npm start` and CI use. */
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/**
+ * `npm pack` of the project as it is built now (dist/ must be current), into `destination`; the
+ * tarball's path. Exactly what `npm publish` would upload, so what runs is what users get.
+ */
+export async function packPackage(destination: string): Promise<string> {
+  if (!existsSync(join(PROJECT_ROOT, 'dist', 'nodes'))) {
+    throw new Error(`${join(PROJECT_ROOT, 'dist', 'nodes')} is missing: run "npm run build" first`);
+  }
+  mkdirSync(destination, { recursive: true });
+  const out = await run(NPM, ['pack', '--json', '--pack-destination', destination], PROJECT_ROOT);
+  const [packed] = JSON.parse(out) as { filename: string }[];
+  return join(destination, packed.filename);
+}
+
+/**
+ * Installs a packed tarball into a Node-RED user directory the way the palette manager does (npm
+ * install in the userDir, saved to its package.json), so its dependencies resolve as they will for
+ * users. No lockfile: a re-packed tarball at the same path must not trip an integrity check.
+ * `--prefer-offline` takes the dependencies from npm's cache, which `npm ci` filled.
+ */
+export async function installPackage(userDir: string, tarball: string): Promise<void> {
+  mkdirSync(userDir, { recursive: true });
+  const manifest = join(userDir, 'package.json');
+  if (!existsSync(manifest)) {
+    writeFileSync(manifest, `${JSON.stringify({ name: 'node-red-project', description: 'A Node-RED user directory', version: '0.0.1', private: true }, null, 2)}\n`);
+  }
+  await run(NPM, ['install', '--no-package-lock', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', tarball], userDir);
+}
+
+/** Packs the project into the userDir (where its package.json will refer to it) and installs it there. */
+export async function installPackedProject(userDir: string): Promise<string> {
+  mkdirSync(userDir, { recursive: true });
+  // Earlier versions' tarballs are dead weight once the current one is installed.
+  for (const name of readdirSync(userDir)) {
+    if (name.startsWith(`${PACKAGE.name}-`) && name.endsWith('.tgz')) rmSync(join(userDir, name));
+  }
+  const tarball = await packPackage(userDir);
+  await installPackage(userDir, tarball);
+  return tarball;
+}
+
+// ---- a Node-RED in a child process ------------------------------------------------------------
+
+/** As Node-RED's runtime encrypts flows_cred.json: aes-256-ctr, key sha256(secret), hex IV first. */
+export function encryptCredentials(credentials: Record<string, object>, secret: string): { $: string } {
+  const key = createHash('sha256').update(secret).digest();
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-ctr', key, iv);
+  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
+}
+
+export interface NodeRedProcessOptions {
+  port: number;
+  userDir: string;
+  /** The node-red package directory; default the devDependency. */
+  nodeRedDir?: string;
+  /** The Node executable; default the one running this. */
+  nodeBin?: string;
+  /** Merged over the defaults (shallowly); values must be JSON. */
+  settings?: Record<string, unknown>;
+  /** Written to flows.json before start: whatever flows the userDir held are replaced. */
+  flows: object[];
+  /** Node id → credentials, encrypted into flows_cred.json (replaced too). */
+  credentials?: Record<string, object>;
+  /** Each line Node-RED prints. */
+  log?: (line: string) => void;
+}
+
+export interface NodeRedProcess {
+  url: string;
+  port: number;
+  userDir: string;
+  /** Node-RED's output so far. */
+  logs(): string;
+  /** Resolves when the process has ended, with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** SIGINT (Node-RED stops its flows and exits), SIGKILL if it has not gone after a grace period. */
+  stop(): Promise<void>;
+}
+
+export function nodeRedDirectory(nodeRedDir?: string): string {
+  return nodeRedDir ?? resolve(require.resolve('node-red/package.json'), '..');
+}
+
+function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  child.kill('SIGINT');
+  return exited.then(() => clearTimeout(killer));
+}
+
+/**
+ * Starts Node-RED with the given userDir (the package must be installed there already) and resolves
+ * once its flows have started. Node-RED does not wait for its flows before it listens, and says when
+ * they run only in its log, so "Started flows" is the signal; missing node types are a failure.
+ */
+export async function startNodeRedProcess(options: NodeRedProcessOptions): Promise<NodeRedProcess> {
+  const { port, userDir } = options;
+  const redJs = join(nodeRedDirectory(options.nodeRedDir), 'red.js');
+  const credentialSecret = randomBytes(24).toString('hex');
+  const settings = {
+    uiHost: '127.0.0.1',
+    uiPort: port,
+    userDir,
+    flowFile: 'flows.json',
+    // A new key at each start is enough: flows_cred.json is always written afresh with it below.
+    credentialSecret,
+    lang: 'en-US',
+    logging: { console: { level: 'info', metrics: false, audit: false } },
+    editorTheme: { tours: false },
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: false, ui: false },
+    externalModules: { autoInstall: false },
+    ...options.settings,
+  };
+  mkdirSync(userDir, { recursive: true });
+  const settingsFile = join(userDir, 'settings.js');
+  writeFileSync(settingsFile, `// Written by scripts/start.ts at each start: edits here do not last.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  writeFileSync(join(userDir, 'flows.json'), `${JSON.stringify(options.flows, null, 2)}\n`);
+  writeFileSync(join(userDir, 'flows_cred.json'), `${JSON.stringify(encryptCredentials(options.credentials ?? {}, credentialSecret), null, 2)}\n`);
+
+  const child = spawn(options.nodeBin ?? process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], {
+    cwd: userDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(),
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  let output = '';
+  let started = false;
+  let missing: string | undefined;
+  const onLine = (line: string): void => {
+    if (/\bStarted flows\b/.test(line)) started = true;
+    if (/Waiting for missing types|Missing node modules/.test(line)) missing = line;
+    options.log?.(line);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output += text;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line.replace(/\r$/, ''));
+    });
+  }
+
+  const url = `http://127.0.0.1:${port}`;
+  const instance: NodeRedProcess = {
+    url,
+    port,
+    userDir,
+    logs: () => output,
+    exited,
+    stop: () => stopChild(child, exited),
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  try {
+    while (!started) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Node-RED exited (${child.exitCode ?? child.signalCode}) before its flows started`);
+      if (missing !== undefined) throw new Error(`Node-RED could not start the flows: ${missing}`);
+      if (Date.now() > deadline) throw new Error(`Node-RED did not start its flows within ${START_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The editor is served by the same listener; once it answers, the browser can come.
+    while (!(await answers(`${url}/`))) {
+      if (Date.now() > deadline) throw new Error(`Node-RED did not answer on ${url} within ${START_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await instance.stop();
+    (err as Error).message += `\nNode-RED output:\n${output}`;
+    throw err;
+  }
+  return instance;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
+    await response.arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- the demo ---------------------------------------------------------------------------------
+
+/** The simulated SIMs of the demo; the demo flow addresses them by these unique names. */
+export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker', meter: 'sim-meter' } as const;
+export const DEMO_DEVICE_PORT = 6655;
+/** Where the demo's supersim-command-in listens, under Node-RED's httpNodeRoot. */
+export const DEMO_COMMANDS_PATH = '/supersim/commands';
+
+/** Stable ids, so a test (or a user reading the flow file) can find the demo's nodes. */
+export const DEMO_IDS = {
+  tab: 'a1d3e0c0de000001',
+  account: 'a1d3e0c0de000002',
+  intro: 'a1d3e0c0de000003',
+  injectIp: 'a1d3e0c0de000010',
+  injectIpBinary: 'a1d3e0c0de000011',
+  injectSms: 'a1d3e0c0de000012',
+  injectWireless: 'a1d3e0c0de000013',
+  sendIp: 'a1d3e0c0de000020',
+  sendIpBinary: 'a1d3e0c0de000021',
+  sendSms: 'a1d3e0c0de000022',
+  sendWireless: 'a1d3e0c0de000023',
+  commandIn: 'a1d3e0c0de000030',
+  filter: 'a1d3e0c0de000040',
+  debugCreated: 'a1d3e0c0de000050',
+  debugFromDevices: 'a1d3e0c0de000051',
+  debugStatus: 'a1d3e0c0de000052',
+  asText: 'a1d3e0c0de000053',
+  commentSend: 'a1d3e0c0de000060',
+  commentReceive: 'a1d3e0c0de000061',
+} as const;
+
+export interface DemoFlowOptions {
+  /** Where the simulator's API is, e.g. http://127.0.0.1:1881. */
+  simulator: Pick<Simulator, 'supersimUrl' | 'wirelessUrl' | 'tokenUrl' | 'credentials'>;
+  /** Where the simulator reaches this Node-RED, e.g. http://127.0.0.1:1880. */
+  nodeRedUrl: string;
+}
+
+/** The demo flow and its account's credentials (the simulator's, not anyone's secrets). */
+export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentials: Record<string, object> } {
+  const id = DEMO_IDS;
+  const z = id.tab;
+  const { simulator } = options;
+  const inject = (nodeId: string, name: string, payload: string, payloadType: string, y: number, target: string): object => ({
+    id: nodeId,
+    type: 'inject',
+    z,
+    name,
+    props: [{ p: 'payload' }],
+    repeat: '',
+    crontab: '',
+    once: false,
+    onceDelay: 0.1,
+    topic: '',
+    payload,
+    payloadType,
+    x: 150,
+    y,
+    wires: [[target]],
+  });
+  /** `shown` is what the node shows under itself: a property of msg, or nothing. */
+  const debug = (nodeId: string, name: string, shown: string | null, x: number, y: number): object => ({
+    id: nodeId,
+    type: 'debug',
+    z,
+    name,
+    active: true,
+    tosidebar: true,
+    console: false,
+    tostatus: shown !== null,
+    complete: 'payload',
+    targetType: 'msg',
+    statusVal: shown ?? '',
+    statusType: shown === 'payload' ? 'auto' : 'msg',
+    x,
+    y,
+    wires: [],
+  });
+  const send = (nodeId: string, y: number, fields: Record<string, unknown>): object => ({
+    id: nodeId,
+    z,
+    name: '',
+    account: id.account,
+    callbackUrl: '',
+    callbackMethod: '',
+    track: true,
+    trackTimeout: 60,
+    ...fields,
+    x: 380,
+    y,
+    wires: [[id.debugCreated], [id.filter]],
+  });
+  const flows: object[] = [
+    {
+      id: z,
+      type: 'tab',
+      label: 'Super SIM demo',
+      disabled: false,
+      info:
+        'Runs against the local Super SIM simulator that `npm start` started beside this Node-RED.\n\n' +
+        'Click the button on the left of an inject node to send a command to a simulated device. ' +
+        'Open the Debug sidebar to see what happens: the command the API created, each status ' +
+        'change of it (through the status filter), and the answer the device sends back (`ack:<what it got>`), ' +
+        'which arrives at the command in node.',
+    },
+    {
+      id: id.account,
+      type: 'supersim-account',
+      name: 'Simulator (KORE)',
+      provider: 'kore',
+      supersimUrl: simulator.supersimUrl,
+      wirelessUrl: simulator.wirelessUrl,
+      tokenUrl: simulator.tokenUrl,
+      callbackBaseUrl: options.nodeRedUrl,
+    },
+    {
+      id: id.intro,
+      type: 'comment',
+      z,
+      name: 'Click a button on the left, then watch the Debug sidebar (the bug icon, top right)',
+      info:
+        "The account node points at the local simulator, with the simulator's credentials; its Public URL is this " +
+        'Node-RED, so the simulator can deliver status callbacks and what devices send.\n\n' +
+        'To use real SIMs, open the account node, choose KORE or Twilio, clear the three URLs and enter your own credentials.',
+      x: 350,
+      y: 40,
+      wires: [],
+    },
+    {
+      id: id.commentSend,
+      type: 'comment',
+      z,
+      name: 'Send commands to the simulated devices; each status change leaves output 2',
+      info: '',
+      x: 350,
+      y: 90,
+      wires: [],
+    },
+    inject(id.injectIp, 'IP Command', 'set temperature 21', 'str', 140, id.sendIp),
+    inject(id.injectIpBinary, 'binary IP Command', '[1,2,3,4]', 'bin', 200, id.sendIpBinary),
+    inject(id.injectSms, 'SMS Command', 'where are you?', 'str', 260, id.sendSms),
+    inject(id.injectWireless, 'Wireless Command', 'read meter', 'str', 320, id.sendWireless),
+    send(id.sendIp, 140, { type: 'supersim-ip-command', sim: DEMO_SIMS.thermostat, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendIpBinary, 200, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendSms, 260, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    send(id.sendWireless, 320, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    debug(id.debugCreated, 'command created', null, 630, 160),
+    {
+      id: id.filter,
+      type: 'supersim-status-filter',
+      z,
+      name: '',
+      statuses: [],
+      maxCommands: 100000,
+      store: '',
+      x: 610,
+      y: 280,
+      wires: [[id.debugStatus]],
+    },
+    debug(id.debugStatus, 'status change', 'payload.status', 870, 280),
+    {
+      id: id.commentReceive,
+      type: 'comment',
+      z,
+      name: `Receive what the devices send back (the simulator's fleet points at ${DEMO_COMMANDS_PATH})`,
+      info: '',
+      x: 390,
+      y: 400,
+      wires: [],
+    },
+    {
+      id: id.commandIn,
+      type: 'supersim-command-in',
+      z,
+      name: '',
+      account: id.account,
+      url: DEMO_COMMANDS_PATH,
+      x: 170,
+      y: 460,
+      // Output 2 would carry status callbacks of commands sent with this node's URL as CallbackUrl; the send
+      // nodes here track through the account instead.
+      wires: [[id.asText], []],
+    },
+    {
+      id: id.asText,
+      type: 'function',
+      z,
+      name: 'readable bytes as text',
+      func:
+        '// What a device sends over IP arrives as bytes (a Buffer); show it as text when it is readable text.\n' +
+        'if (Buffer.isBuffer(msg.payload)) {\n' +
+        "    const text = msg.payload.toString('utf8');\n" +
+        '    if (!/[\\u0000-\\u0008\\u000e-\\u001f\\u007f\\ufffd]/.test(text)) {\n' +
+        '        msg.payload = text;\n' +
+        '    }\n' +
+        '}\n' +
+        'return msg;',
+      outputs: 1,
+      timeout: 0,
+      noerr: 0,
+      initialize: '',
+      finalize: '',
+      libs: [],
+      x: 420,
+      y: 460,
+      wires: [[id.debugFromDevices]],
+    },
+    debug(id.debugFromDevices, 'device answered', 'payload', 660, 460),
+  ];
+  const { credentials } = simulator;
+  return {
+    flows,
+    credentials: { [id.account]: { clientId: credentials.clientId, clientSecret: credentials.clientSecret, webhookSecret: credentials.webhookSecret } },
+  };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Text when it is printable UTF-8, hex otherwise, so a log line never garbles. */
+function shown(bytes: Buffer | string): string {
+  if (typeof bytes === 'string') return JSON.stringify(bytes);
+  try {
+    const text = UTF8.decode(bytes);
+    // eslint-disable-next-line no-control-regex
+    if (!/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return JSON.stringify(text);
+  } catch {
+    // not UTF-8: hex below
+  }
+  return `0x${bytes.toString('hex')}`;
+}
+
+/** The demo's devices answer whatever they get with "ack:" and what they got, as the CLI's do. */
+function echo(device: SimulatedDevice, log: (line: string) => void): void {
+  const failed = (error: Error): void => log(`[simulator] ${device.uniqueName}: the answer failed: ${error.message}`);
+  device.on('ip', (bytes, info) => {
+    log(`[simulator] ${device.uniqueName} got IP Command ${info.commandSid}: ${shown(bytes)}`);
+    info.reply(Buffer.concat([Buffer.from('ack:'), bytes])).catch(failed);
+  });
+  device.on('sms', (text, info) => {
+    log(`[simulator] ${device.uniqueName} got SMS Command ${info.commandSid}: ${shown(text)}`);
+    device.sendSms(truncateCodePoints(`ack:${text}`, SUPERSIM_SMS_MAX_CHARS)).catch(failed);
+  });
+  device.on('wireless', (command, info) => {
+    log(`[simulator] ${device.uniqueName} got Command ${info.commandSid}: ${shown(command)}`);
+    const answer =
+      typeof command === 'string'
+        ? truncateCodePoints(`ack:${command}`, WIRELESS_TEXT_MAX_CHARS)
+        : Buffer.concat([Buffer.from('ack:'), command]).subarray(0, WIRELESS_BINARY_MAX_BYTES);
+    device.sendSms(answer).catch(failed);
+  });
+}
+
+export interface DemoOptions {
+  /** Node-RED's port on 127.0.0.1; default 1880. */
+  port?: number;
+  /** The simulator's port on 127.0.0.1; default 1881. */
+  simulatorPort?: number;
+  /** Node-RED's user directory; default .node-red in the project. Its flows are replaced by the demo's. */
+  userDir?: string;
+  /** Another Node-RED (its package directory) or Node executable, as the compatibility run uses. */
+  nodeRedDir?: string;
+  nodeBin?: string;
+  /** Where the demo's own lines and Node-RED's output go; default the console. */
+  log?: (line: string) => void;
+}
+
+export interface DemoRun {
+  /** The editor: http://127.0.0.1:<port>/ */
+  url: string;
+  simulator: Simulator;
+  nodeRed: NodeRedProcess;
+  /** Stops Node-RED and the simulator; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when a port the demo needs is taken: the message says how to choose another. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
+/** Fails fast, before packing and installing, when another program (often another Node-RED) holds the port. */
+function checkPortFree(port: number, what: string, option: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new PortInUseError(`port ${port} on 127.0.0.1 (${what}) is in use; choose another with ${option} <port>`) : err),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise()));
+  });
+}
+
+/** Starts the simulator and a Node-RED with the packed package and the demo flow deployed. */
+export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
+  const port = options.port ?? 1880;
+  const simulatorPort = options.simulatorPort ?? 1881;
+  await checkPortFree(port, 'Node-RED', '--port');
+  await checkPortFree(simulatorPort, 'the simulator', '--simulator-port');
+  const userDir = resolve(options.userDir ?? join(PROJECT_ROOT, '.node-red'));
+  const log = options.log ?? ((line: string) => console.log(line));
+  const nodeRedUrl = `http://127.0.0.1:${port}`;
+  const commandsUrl = nodeRedUrl + DEMO_COMMANDS_PATH;
+
+  log(`Packing ${PACKAGE.name}@${PACKAGE.version} and installing it into ${userDir} ...`);
+  await installPackedProject(userDir);
+
+  const simulator = await Simulator.start({
+    mode: 'kore',
+    port: simulatorPort,
+    sims: [
+      { uniqueName: DEMO_SIMS.thermostat },
+      { uniqueName: DEMO_SIMS.tracker },
+      // A Wireless SIM reports what its device sends per SIM, not per fleet.
+      { uniqueName: DEMO_SIMS.meter, api: 'wireless', commandsCallbackUrl: commandsUrl },
+    ],
+    fleets: [{ uniqueName: 'default', ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl }],
+  });
+  let nodeRed: NodeRedProcess;
+  try {
+    for (const device of simulator.devices) {
+      echo(device, log);
+      if (device.api === 'supersim') await device.listen(DEMO_DEVICE_PORT);
+    }
+    const { flows, credentials } = demoFlow({ simulator, nodeRedUrl });
+    nodeRed = await startNodeRedProcess({
+      port,
+      userDir,
+      nodeRedDir: options.nodeRedDir,
+      nodeBin: options.nodeBin,
+      flows,
+      credentials,
+      log: (line) => log(`[node-red] ${line}`),
+    });
+  } catch (err) {
+    await simulator.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `${nodeRedUrl}/`,
+    simulator,
+    nodeRed,
+    stop: () => (stopping ??= nodeRed.stop().finally(() => simulator.close())),
+  };
+}
+
+function instructions(demo: DemoRun): string {
+  return [
+    '',
+    'The Super SIM demo is running.',
+    '',
+    `  Node-RED   ${demo.url}   (the flow "Super SIM demo")`,
+    `  Simulator  ${demo.simulator.baseUrl}   (KORE flavour; ${Object.values(DEMO_SIMS).join(', ')})`,
+    '',
+    'Open the editor and click the square button on the left of an inject node, e.g. "IP Command"',
+    `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,
+    '  command created  the command the API created (status queued)',
+    '  status change    each step of its delivery: sent, then delivered for SMS',
+    '  device answered  what the device sent back: ack:<what it got>',
+    '',
+    'The flow is rewritten at each npm start: export what you change (Menu > Export).',
+    'Press Ctrl-C to stop Node-RED and the simulator.',
+    '',
+  ].join('\n');
+}
+
+const USAGE = 'Usage: npm start [-- --port N] [--simulator-port N] [--user-dir DIR]\n' +
+  '  --port            Node-RED on 127.0.0.1 (default $PORT or 1880)\n' +
+  '  --simulator-port  the simulator on 127.0.0.1 (default 1881)\n' +
+  '  --user-dir        Node-RED\'s user directory (default .node-red in the project; its flows are replaced)';
+
+function portArg(name: string, value: string): number {
+  const port = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new Error(`--${name} must be a port number from 1 to 65535, got "${value}"`);
+  return port;
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let options: DemoOptions;
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string', default: process.env.PORT ?? '1880' },
+        'simulator-port': { type: 'string', default: '1881' },
+        'user-dir': { type: 'string' },
+      },
+    });
+    options = { port: portArg('port', values.port), simulatorPort: portArg('simulator-port', values['simulator-port']), userDir: values['user-dir'] };
+  } catch (err) {
+    console.error(`npm start: ${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  let demo: DemoRun;
+  try {
+    demo = await startDemo(options);
+  } catch (err) {
+    const hint = err instanceof PortInUseError ? ' (npm start -- --port 1990 --simulator-port 1991, for example)' : '';
+    console.error(`npm start: ${(err as Error).message}${hint}`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(instructions(demo));
+  let stopping = false;
+  const shutdown = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping Node-RED and the simulator ...');
+    demo.stop().then(
+      () => process.exit(code),
+      (err: Error) => {
+        console.error(`npm start: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  // Ctrl-C reaches Node-RED too (same process group); both stop their own way and this one exits last.
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  void demo.nodeRed.exited.then((code) => {
+    if (stopping) return;
+    // Exit 0 is Node-RED stopping on a signal of its own (a Ctrl-C seen there first, a kill): not a failure.
+    if (code === 0) console.log('Node-RED has stopped; stopping the simulator.');
+    else console.error(`Node-RED exited unexpectedly (${code ?? 'killed'}); stopping the simulator.`);
+    shutdown(code === 0 ? 0 : 1);
+  });
+}
+
+if (require.main === module) void main();
