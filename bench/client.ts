@@ -90,7 +90,23 @@ function formFor(i: number): string {
   return new URLSearchParams({ Sim: 'bench-device', Payload: `reading ${i}`, DevicePort: '6655', PayloadType: 'text' }).toString();
 }
 
-async function main(): Promise<void> {
+export interface ClientBenchRow {
+  name: string;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  ratioToRawUndici: number;
+}
+
+export interface ClientBenchResult {
+  concurrency: number;
+  requests: number;
+  rounds: number;
+  rows: ClientBenchRow[];
+}
+
+/** B0 of npm run bench: the same measurement as this script's own run, returned instead of printed. */
+export async function runClientBenchmark(): Promise<ClientBenchResult> {
   const { info, stop } = await startSimulator();
   const url = new URL(`${info.supersimUrl}/v1/IpCommands`);
   const token = await fetchToken(info);
@@ -161,7 +177,7 @@ async function main(): Promise<void> {
   stop();
 
   const baseline = median(rounds['raw undici Pool'].map((r) => r.perSecond));
-  const rows = Object.entries(rounds).map(([name, results]) => {
+  const rows: ClientBenchRow[] = Object.entries(rounds).map(([name, results]) => {
     const perSecond = median(results.map((r) => r.perSecond));
     return {
       name,
@@ -172,6 +188,11 @@ async function main(): Promise<void> {
     };
   });
 
+  return { concurrency: CONCURRENCY, requests: REQUESTS, rounds: ROUNDS, rows };
+}
+
+async function main(): Promise<void> {
+  const { rows } = await runClientBenchmark();
   console.log(`\nIP Command creates against the simulator: ${REQUESTS} requests x ${ROUNDS} rounds (median), concurrency ${CONCURRENCY}\n`);
   console.log('implementation          creates/s    p50 ms    p99 ms   vs raw undici');
   for (const row of rows) {
@@ -190,7 +211,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

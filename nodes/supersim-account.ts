@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { Account, clientOptionsOf, testConnection } from '../src/account/account';
+import { Account, clientOptionsOf, testConnection, tuningOf } from '../src/account/account';
 import type { AccountCredentials, AccountSettings } from '../src/account/account';
 import { WebhookRoutes } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
@@ -21,7 +21,7 @@ export default function register(RED: NodeAPI): void {
 
   function SupersimAccountNode(this: AccountNode, config: NodeDefinition & AccountSettings): void {
     RED.nodes.createNode(this, config);
-    const account = new Account(this.id, config, this.credentials ?? {});
+    const account = new Account(this.id, config, this.credentials ?? {}, tuningOf(RED.settings.supersim));
     this.account = account;
     if (account.configError) this.warn(RED._('supersim-account.errors.config', { message: account.configError }));
 

@@ -5,7 +5,7 @@ import { CommandValidationError } from '../../src/commands';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
-import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, SendFunction } from './red';
+import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './red';
 import { ThrottledStatus } from './status';
 
 /** What a send node does with one message, once checked: the request, and how to send it. */
@@ -74,8 +74,13 @@ export function setUpSendNode(
     });
   }
 
-  const showSending = (): void => {
-    status.show(() => ({ fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) }));
+  // While any message is on its way the node says so; once idle it shows the last one's outcome.
+  let lastOutcome: NodeStatus = {};
+  const current = (): NodeStatus =>
+    inFlight.size > 0 ? { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) } : lastOutcome;
+  const showOutcome = (outcome: NodeStatus): void => {
+    lastOutcome = outcome;
+    status.show(current);
   };
 
   async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
@@ -89,8 +94,7 @@ export function setUpSendNode(
     const resource = await prepared.send(client, trackingUrl, stopping.signal);
     msg.payload = resource;
     send([msg, null]);
-    const shown = { status: String(resource.status), time: timeOfDay(new Date()) };
-    status.show(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, shown) }));
+    showOutcome({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(new Date()) }) });
     done();
 
     if (tracker && trackingTemplate) {
@@ -117,16 +121,15 @@ export function setUpSendNode(
   node.on('input', (msg, send, done) => {
     const work = handle(msg, send, done).catch((err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
-      const reason = shortReason(error);
-      status.show(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason }) }));
+      showOutcome({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) });
       done(error);
     });
     const entry = work.finally(() => {
       inFlight.delete(entry);
-      if (inFlight.size > 0) showSending();
+      status.show(current);
     });
     inFlight.add(entry);
-    showSending();
+    status.show(current);
   });
 
   node.on('close', (_removed, done) => {

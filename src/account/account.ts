@@ -1,5 +1,5 @@
 import { ApiError, ClientConfigError, SuperSimClient } from '../api';
-import type { Provider, SuperSimClientOptions } from '../api';
+import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
 import { CallbackReceiver } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
 import { CallbackHub } from '../tracking';
@@ -20,6 +20,40 @@ export interface AccountCredentials {
   webhookSecret?: string;
 }
 
+/**
+ * Tuning an operator may set for every account in settings.js (`supersim: {...}`): the client's
+ * timeouts, retries and queue. Absent or malformed values keep the client's defaults.
+ */
+export interface AccountTuning {
+  timeouts?: Partial<ClientTimeouts>;
+  retry?: Partial<RetryOptions>;
+  maxInFlight?: number;
+  maxQueue?: number;
+}
+
+function positiveNumbers<T extends object>(value: unknown, keys: readonly (keyof T)[]): Partial<T> | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const out: Partial<T> = {};
+  for (const key of keys) {
+    const v = (value as Record<string, unknown>)[key as string];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) (out as Record<string, number>)[key as string] = v;
+  }
+  return out;
+}
+
+/** Reads `RED.settings.supersim`, keeping only the values the client can use. */
+export function tuningOf(settings: unknown): AccountTuning {
+  if (settings === null || typeof settings !== 'object') return {};
+  const raw = settings as Record<string, unknown>;
+  const whole = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+  return {
+    timeouts: positiveNumbers<ClientTimeouts>(raw.timeouts, ['connectMs', 'headersMs', 'bodyMs']),
+    retry: positiveNumbers<RetryOptions>(raw.retry, ['maxAttempts', 'baseDelayMs', 'maxDelayMs']),
+    maxInFlight: whole(raw.maxInFlight),
+    maxQueue: whole(raw.maxQueue),
+  };
+}
+
 function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -37,6 +71,10 @@ export function clientOptionsOf(settings: AccountSettings, credentials: AccountC
     wirelessUrl: blankToUndefined(settings.wirelessUrl),
     tokenUrl: blankToUndefined(settings.tokenUrl),
   };
+}
+
+function definedOnly(tuning: AccountTuning): AccountTuning {
+  return Object.fromEntries(Object.entries(tuning).filter(([, value]) => value !== undefined)) as AccountTuning;
 }
 
 /** The base URL the provider reaches this Node-RED at, validated; undefined when blank. */
@@ -79,9 +117,9 @@ export class Account {
   readonly #receiver: CallbackReceiver | undefined;
   readonly #receiverOptions: ReceiverOptions;
 
-  constructor(id: string, settings: AccountSettings, credentials: AccountCredentials) {
+  constructor(id: string, settings: AccountSettings, credentials: AccountCredentials, tuning: AccountTuning = {}) {
     this.id = id;
-    const options = clientOptionsOf(settings, credentials);
+    const options = { ...clientOptionsOf(settings, credentials), ...definedOnly(tuning) };
     this.provider = options.provider;
     let client: SuperSimClient | undefined;
     let callbackBaseUrl: string | undefined;

@@ -1,5 +1,5 @@
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { BasicAuthenticator, TokenCache } from './auth';
 import type { Authenticator } from './auth';
 import { ApiError, SecretRedactor, classifyNetworkError, readErrorBody } from './errors';
@@ -122,6 +122,18 @@ interface Endpoint {
 }
 
 const USER_AGENT = 'node-red-contrib-supersim';
+
+let undiciModule: typeof Undici | undefined;
+
+/**
+ * undici is most of what this package loads; loading it with the first client rather than with the
+ * node files keeps Node-RED's start-up as fast with the package installed as without it.
+ */
+function undici(): typeof Undici {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  undiciModule ??= require('undici') as typeof Undici;
+  return undiciModule;
+}
 const MAX_ERROR_SNIPPET = 200;
 
 /**
@@ -165,7 +177,7 @@ export class SuperSimClient {
     this.#limiter = new ConcurrencyLimiter(maxInFlight, options.maxQueue ?? 10_000);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.#agent = new Agent({
+    this.#agent = new (undici().Agent)({
       // One socket per request in flight, plus one for the token request that may run beside them.
       connections: maxInFlight + 1,
       pipelining: 1,
@@ -177,7 +189,7 @@ export class SuperSimClient {
     if (provider === 'kore') {
       const clientId = requireCredential('clientId', options.clientId, 'KORE accounts need a Client ID');
       const clientSecret = requireCredential('clientSecret', options.clientSecret, 'KORE accounts need a Client Secret');
-      this.#redactor.add(clientSecret);
+      this.#redactor.addWithEncodings(clientSecret);
       this.#tokenRequestBody = new URLSearchParams({
         grant_type: 'client_credentials',
         client_id: clientId,
@@ -193,7 +205,7 @@ export class SuperSimClient {
     } else {
       const accountSid = requireCredential('accountSid', options.accountSid, 'Twilio accounts need an Account SID');
       const authToken = requireCredential('authToken', options.authToken, 'Twilio accounts need an Auth Token');
-      this.#redactor.add(authToken);
+      this.#redactor.addWithEncodings(authToken);
       const basic = new BasicAuthenticator(accountSid, authToken);
       this.#redactor.add(basic.headerValue.slice('Basic '.length));
       this.#auth = basic;
@@ -680,7 +692,8 @@ export class SuperSimClient {
     } else if (status >= 500 && !spec.idempotent) {
       message += '. The server may have acted on it, so it was not sent again (no duplicates): check before resending.';
     }
-    if (parsed.more_info) message += ` (${parsed.more_info})`;
+    const moreInfo = parsed.more_info !== undefined ? this.#redactor.redact(parsed.more_info) : undefined;
+    if (moreInfo) message += ` (${moreInfo})`;
     const retryAfterMs = parseRetryAfter(retryAfter);
     // A refusal (4xx) means the server did nothing; after a 5xx nobody can tell.
     const effect: Effect = status >= 500 ? 'unknown' : 'none';
@@ -688,7 +701,7 @@ export class SuperSimClient {
       status,
       code: parsed.code,
       apiMessage,
-      moreInfo: parsed.more_info,
+      moreInfo,
       retryAfterMs,
     });
   }

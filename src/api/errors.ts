@@ -175,6 +175,13 @@ export class SecretRedactor {
     if (secret && secret.length >= 6) this.#secrets.add(secret);
   }
 
+  /** The secret as it is, and as a form or a URL would carry it, since a server may echo either. */
+  addWithEncodings(secret: string): void {
+    this.add(secret);
+    this.add(encodeURIComponent(secret));
+    this.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  }
+
   remove(secret: string | undefined): void {
     if (secret) this.#secrets.delete(secret);
   }
