@@ -3,21 +3,9 @@
  * running Node-RED: the debug messages it publishes on its comms socket, exactly as the editor's
  * Debug sidebar receives them. Reading them there needs no extra node in the flows under test.
  */
-import { createRequire } from 'node:module';
+import { webSocketClass } from '../test/support/node-red-process';
+import type { WebSocketLike } from '../test/support/node-red-process';
 
-interface WebSocketLike {
-  on(event: 'open' | 'close', listener: () => void): void;
-  on(event: 'message', listener: (data: unknown) => void): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-  send(data: string): void;
-  close(): void;
-}
-type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/** Node 20 has no global WebSocket; Node-RED's editor API ships `ws` (the editor's comms are served by it). */
-function webSocketClass(): WebSocketConstructor {
-  return createRequire(require.resolve('@node-red/editor-api/package.json'))('ws') as WebSocketConstructor;
-}
 
 export interface DebugMessage {
   /** The debug node's id. */

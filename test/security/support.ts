@@ -1,19 +1,5 @@
-import { createRequire } from 'node:module';
+import { webSocketClass } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
-
-interface WebSocketLike {
-  on(event: 'open' | 'close', listener: () => void): void;
-  on(event: 'message', listener: (data: unknown) => void): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-  send(data: string): void;
-  close(): void;
-}
-type WebSocketConstructor = new (url: string) => WebSocketLike;
-
-/** Node 20 has no global WebSocket; the editor's comms use the `ws` that Node-RED's editor API ships. */
-function webSocketClass(): WebSocketConstructor {
-  return createRequire(require.resolve('@node-red/editor-api/package.json'))('ws') as WebSocketConstructor;
-}
 
 export interface CommsListener {
   /** Every event received on the subscribed topics, as the editor gets it (raw JSON text). */

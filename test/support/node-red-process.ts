@@ -109,17 +109,17 @@ export async function adminToken(instance: Pick<NodeRedInstance, 'adminUrl'>, us
   return body.access_token;
 }
 
-interface WebSocketLike {
+export interface WebSocketLike {
   on(event: 'open' | 'close', listener: () => void): void;
   on(event: 'message', listener: (data: unknown) => void): void;
   on(event: 'error', listener: (err: Error) => void): void;
   send(data: string): void;
   close(): void;
 }
-type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Node 20 has no global WebSocket; Node-RED's editor API ships `ws`, which the editor's comms use too. */
-function webSocketClass(): WebSocketConstructor {
+export function webSocketClass(): WebSocketConstructor {
   const fromEditorApi = createRequire(require.resolve('@node-red/editor-api/package.json'));
   return fromEditorApi('ws') as WebSocketConstructor;
 }
