@@ -28,8 +28,8 @@ interface RunResult {
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP = 500;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const WARMUP = 3_000;
 
 type SendOne = (i: number) => Promise<void>;
 

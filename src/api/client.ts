@@ -1,5 +1,5 @@
 import type * as Undici from 'undici';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { BasicAuthenticator, TokenCache } from './auth';
 import type { Authenticator } from './auth';
 import { ApiError, SecretRedactor, classifyNetworkError, readErrorBody } from './errors';
@@ -147,7 +147,8 @@ export class SuperSimClient {
   readonly wirelessUrl: string;
   readonly tokenUrl: string | undefined;
   readonly #endpoints: Record<Api | 'token', Endpoint | undefined>;
-  readonly #agent: Agent;
+  readonly #poolOptions: Pool.Options;
+  readonly #pools = new Map<string, Pool>();
   readonly #limiter: ConcurrencyLimiter;
   readonly #retry: RetryOptions;
   readonly #auth: Authenticator;
@@ -177,14 +178,14 @@ export class SuperSimClient {
     this.#limiter = new ConcurrencyLimiter(maxInFlight, options.maxQueue ?? 10_000);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.#agent = new (undici().Agent)({
+    this.#poolOptions = {
       // One socket per request in flight, plus one for the token request that may run beside them.
       connections: maxInFlight + 1,
       pipelining: 1,
       connect: { timeout: timeouts.connectMs },
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.bodyMs,
-    });
+    };
 
     if (provider === 'kore') {
       const clientId = requireCredential('clientId', options.clientId, 'KORE accounts need a Client ID');
@@ -370,13 +371,13 @@ export class SuperSimClient {
    */
   async close(): Promise<void> {
     this.#beginClose();
-    await this.#agent.close();
+    await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
   }
 
   /** As close(), but also aborts requests on the wire: their outcome is unknown (effect `maybe`). */
   async destroy(): Promise<void> {
     this.#beginClose();
-    await this.#agent.destroy();
+    await Promise.all([...this.#pools.values()].map((pool) => pool.destroy()));
   }
 
   #beginClose(): void {
@@ -489,13 +490,15 @@ export class SuperSimClient {
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
       let authorization = '';
       if (spec.authenticate) {
-        authorization = await this.#authorize(spec, attempts);
+        const cached = this.#auth.authorization();
+        // A header at hand (Basic, a cached token) costs no extra turn of the event loop.
+        authorization = typeof cached === 'string' ? cached : await this.#authorize(spec, attempts, cached);
         headers.authorization = authorization;
       }
 
       let response: Dispatcher.ResponseData;
       try {
-        response = await this.#agent.request({ origin: endpoint.origin, path, method: spec.method, headers, body });
+        response = await this.#poolFor(endpoint.origin).request({ path, method: spec.method, headers, body });
       } catch (err) {
         const failure = classifyNetworkError(err);
         if (this.#closed) throw this.#closedError(spec, attempts, failure.beforeWrite ? 'none' : 'unknown');
@@ -546,9 +549,19 @@ export class SuperSimClient {
     }
   }
 
-  async #authorize(spec: RequestSpec, attempts: number): Promise<string> {
+  /** One pool per origin: the Super SIM API, the Wireless API and the token endpoint may differ. */
+  #poolFor(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new (undici().Pool)(origin, this.#poolOptions);
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async #authorize(spec: RequestSpec, attempts: number, pending: Promise<string>): Promise<string> {
     try {
-      return await this.#auth.authorization();
+      return await pending;
     } catch (err) {
       if (this.#closed) throw this.#closedError(spec, attempts);
       const cause = err instanceof ApiError ? err : undefined;
