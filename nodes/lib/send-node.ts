@@ -75,10 +75,11 @@ export function setUpSendNode(
   }
 
   // While any message is on its way the node says so; once idle it shows the last one's outcome.
-  let lastOutcome: NodeStatus = {};
+  // Outcomes are kept as functions: the text (i18n, time of day) is built only for what is shown.
+  let lastOutcome: () => NodeStatus = () => ({});
   const current = (): NodeStatus =>
-    inFlight.size > 0 ? { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) } : lastOutcome;
-  const showOutcome = (outcome: NodeStatus): void => {
+    inFlight.size > 0 ? { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) } : lastOutcome();
+  const showOutcome = (outcome: () => NodeStatus): void => {
     lastOutcome = outcome;
     status.show(current);
   };
@@ -94,7 +95,8 @@ export function setUpSendNode(
     const resource = await prepared.send(client, trackingUrl, stopping.signal);
     msg.payload = resource;
     send([msg, null]);
-    showOutcome({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(new Date()) }) });
+    const at = new Date();
+    showOutcome(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(at) }) }));
     done();
 
     if (tracker && trackingTemplate) {
@@ -121,7 +123,7 @@ export function setUpSendNode(
   node.on('input', (msg, send, done) => {
     const work = handle(msg, send, done).catch((err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
-      showOutcome({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) });
+      showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) }));
       done(error);
     });
     const entry = work.finally(() => {
