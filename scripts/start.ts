@@ -224,7 +224,8 @@ export async function startNodeRedProcess(options: NodeRedProcessOptions): Promi
   return instance;
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether anything answers HTTP at `url` yet (any status): how a starting Node-RED is awaited. */
+export async function answers(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
     await response.arrayBuffer();

@@ -4,12 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { freePort } from './net';
+import { answers, encryptCredentials as encrypt } from '../../scripts/start';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 /** The settings' credentialSecret: fixed, so a test can write encrypted credentials before start. */
@@ -68,12 +68,9 @@ function rootOf(setting: unknown): string {
   return `/${setting}/`.replace(/\/{2,}/g, '/');
 }
 
-/** As Node-RED's runtime encrypts flows_cred.json: aes-256-ctr, key sha256(secret), hex IV prefix. */
+/** flows_cred.json as Node-RED writes it, with the tests' credential secret unless told otherwise. */
 export function encryptCredentials(credentials: Record<string, object>, secret = TEST_CREDENTIAL_SECRET): { $: string } {
-  const key = createHash('sha256').update(secret).digest();
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-ctr', key, iv);
-  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
+  return encrypt(credentials, secret);
 }
 
 function linkModule(userDir: string, moduleDir: string): void {
@@ -85,16 +82,6 @@ function linkModule(userDir: string, moduleDir: string): void {
 
 function headers(token: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
   return { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
-    await response.arrayBuffer();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A token for `username` from Node-RED's adminAuth, as the editor's login does; `scope` must not exceed the user's permissions. */
