@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { Simulator } from '../../src/simulator';
+import { MAX_TRACKED_PER_NODE } from '../../nodes/lib/send-node';
 import { accountFor, collectMessages, currentHttpNode, helper, sendNodeModules, waitFor } from '../support/flows';
 
 /** Our kinds of handle: sockets to the API and timers of retries, polls and tracking. */
@@ -51,6 +52,20 @@ describe('send node status and close', function () {
     await waitFor(() => status.args.some(([s]) => s.fill === 'red'), 5_000, 'a failed status');
     const failed = status.args.map(([s]) => s).filter((s) => s.fill === 'red');
     assert.equal(failed[failed.length - 1].shape, 'ring');
+  });
+
+  it('past its limit of tracked commands it still sends, and warns that tracking was skipped', async function () {
+    sim = await Simulator.start({ mode: 'twilio', timing: { ipSentMs: 60_000 }, sims: [{ uniqueName: 'thermostat' }] });
+    const { flow: nodes, credentials } = flow({ track: true, trackTimeout: 600 });
+    await helper.load(sendNodeModules, nodes, credentials);
+    const send = helper.getNode('send');
+    const warn = send.warn as unknown as { args: unknown[][] };
+    const outputs = collectMessages('out');
+    for (let i = 0; i <= MAX_TRACKED_PER_NODE; i++) send.receive({ payload: `m${i}` });
+    await waitFor(() => outputs.length === MAX_TRACKED_PER_NODE + 1, 15_000, 'every command sent');
+    assert.equal(sim.stats.created.ip, MAX_TRACKED_PER_NODE + 1);
+    const skipped = warn.args.filter(([text]) => String(text).includes('tracking-skipped'));
+    assert.equal(skipped.length, 1, 'one warning, for the one command over the limit');
   });
 
   it('releases its route, sockets and timers on close, mid-tracking', async function () {
