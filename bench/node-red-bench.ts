@@ -114,7 +114,7 @@ export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<Nod
   const sim = await startSimulatorProcess({ mode: 'kore', sims: [{ uniqueName: 'bench-device' }], maxStoredCommands: 1_000 });
   let nodeRed: NodeRedInstance | undefined;
   try {
-    nodeRed = await startNodeRed({ settings: { functionExternalModules: true, logging: { console: { level: 'warn', metrics: false, audit: false } } } });
+    nodeRed = await startNodeRed({ settings: { functionExternalModules: true, logging: { console: { level: 'info', metrics: false, audit: false } } } });
     allowClientModule(nodeRed.userDir);
     const token = await fetchToken(sim.tokenUrl, sim.credentials.clientId, sim.credentials.clientSecret);
     const { flows, credentials } = benchFlows(sim, token, nodeRed.url);

@@ -1,18 +1,10 @@
-import type { CommandDirection, CommandStatus } from '../api/types';
-import type { CommandEvent, CommandKind } from '../callbacks';
+import type { CommandEvent } from '../callbacks';
 
 /** `msg.command`: the same shape on both outputs, so one Switch or status filter serves both. */
-export interface CommandSummary {
-  sid: string;
-  kind: CommandKind;
-  direction: CommandDirection;
-  status: CommandStatus;
-  sim: { sid: string | null; uniqueName: string | null; iccid: string | null };
-  payloadType: 'text' | 'binary' | null;
-  errorCode: number | null;
-  errorMessage: string | null;
-  accountSid: string | null;
-}
+export type CommandSummary = Pick<
+  CommandEvent,
+  'sid' | 'kind' | 'direction' | 'status' | 'sim' | 'payloadType' | 'errorCode' | 'errorMessage' | 'accountSid'
+>;
 
 /** `msg.callback`: what the request carried beyond the command, for flows that need more than the summary. */
 export interface CallbackDetails {

@@ -12,7 +12,7 @@ import { validateCallbackUrl, validateDevicePort, validateSimReference } from '.
 import { Simulator } from '../../src/simulator';
 import { launchBrowser, requireBrowser } from '../support/browser';
 import { freePort } from '../support/net';
-import { adminToken, startNodeRed } from '../support/node-red-process';
+import { adminToken, startNodeRed, TEST_ADMIN_AUTH, TEST_PASSWORD } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 /** The part of the editor's global RED that these tests call inside the page. */
@@ -35,9 +35,6 @@ interface EditorRED {
 declare const RED: EditorRED;
 
 const ARTIFACTS = join(__dirname, 'artifacts');
-const PASSWORD = 'supersim-editor-test';
-/** bcrypt of PASSWORD, as adminAuth stores passwords (a test fixture, not a secret). */
-const PASSWORD_HASH = '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG';
 const HEX32 = '0123456789abcdef0123456789abcdef';
 
 describe('editor in a real browser', function () {
@@ -109,15 +106,9 @@ describe('editor in a real browser', function () {
       settings: {
         httpAdminRoot: '/admin',
         httpNodeRoot: '/api',
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'admin', password: PASSWORD_HASH, permissions: '*' },
-            { username: 'viewer', password: PASSWORD_HASH, permissions: 'read' },
-          ],
-        },
+        adminAuth: TEST_ADMIN_AUTH,
       },
-      login: { username: 'admin', password: PASSWORD },
+      login: { username: 'admin', password: TEST_PASSWORD },
       flows: [
         { id: 'tab1', type: 'tab', label: 'Super SIM' },
         {
@@ -557,7 +548,7 @@ describe('editor in a real browser', function () {
 
   describe('test endpoint and page health', () => {
     it('the runtime refuses the test to a user who may only read', async () => {
-      const token = await adminToken(nodeRed, 'viewer', PASSWORD, 'read');
+      const token = await adminToken(nodeRed, 'viewer', TEST_PASSWORD, 'read');
       const response = await fetch(new URL('supersim-account/test', nodeRed.adminUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { KORE_IDEMPOTENCY_HEADER, KORE_SIGNATURE_HEADER, koreSignature } from '../../src/callbacks';
-import { adminToken, deployFlows, startNodeRed } from '../support/node-red-process';
+import { adminToken, deployFlows, startNodeRed, TEST_ADMIN_AUTH, TEST_PASSWORD } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
-const PASSWORD = 'supersim-editor-test';
-// bcrypt of PASSWORD, as Node-RED's adminAuth expects (a test fixture, not a secret).
-const PASSWORD_HASH = '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG';
 const WEBHOOK_SECRET = 'e2e-webhook-secret';
 const HOOK = '/hooks/in';
 const HG = `HG${'0a'.repeat(16)}`;
@@ -32,15 +29,9 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
       settings: {
         httpAdminRoot: '/',
         httpNodeRoot: '/',
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'admin', password: PASSWORD_HASH, permissions: '*' },
-            { username: 'viewer', password: PASSWORD_HASH, permissions: 'read' },
-          ],
-        },
+        adminAuth: TEST_ADMIN_AUTH,
       },
-      login: { username: 'admin', password: PASSWORD },
+      login: { username: 'admin', password: TEST_PASSWORD },
     });
     await deployFlows(
       nodeRed,
@@ -109,7 +100,7 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
     const anonymous = await fetch(fleetUrl);
     await anonymous.arrayBuffer();
     assert.equal(anonymous.status, 401);
-    const viewerToken = await adminToken(nodeRed, 'viewer', PASSWORD, 'read');
+    const viewerToken = await adminToken(nodeRed, 'viewer', TEST_PASSWORD, 'read');
     const viewer = await fetch(fleetUrl, { headers: { authorization: `Bearer ${viewerToken}` } });
     await viewer.arrayBuffer();
     assert.equal(viewer.status, 401);

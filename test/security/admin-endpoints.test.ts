@@ -10,13 +10,10 @@ import { join, resolve } from 'node:path';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { Simulator } from '../../src/simulator';
 import { helper, sendNodeModules } from '../support/flows';
-import { adminToken, startNodeRed } from '../support/node-red-process';
+import { adminToken, startNodeRed, TEST_ADMIN_AUTH, TEST_PASSWORD } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
-const PASSWORD = 'supersim-editor-test';
-// bcrypt of PASSWORD, as Node-RED's adminAuth expects.
-const PASSWORD_HASH = '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG';
 
 interface AdminRoute {
   method: string;
@@ -69,16 +66,10 @@ describe('admin endpoints under adminAuth', function () {
     sim = await Simulator.start({ mode: 'kore' });
     nodeRed = await startNodeRed({
       settings: {
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'admin', password: PASSWORD_HASH, permissions: '*' },
-            { username: 'viewer', password: PASSWORD_HASH, permissions: 'read' },
-          ],
-        },
+        adminAuth: TEST_ADMIN_AUTH,
       },
     });
-    viewerToken = await adminToken(nodeRed, 'viewer', PASSWORD, 'read');
+    viewerToken = await adminToken(nodeRed, 'viewer', TEST_PASSWORD, 'read');
   });
 
   after(async function () {

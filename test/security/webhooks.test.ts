@@ -72,6 +72,20 @@ async function hostileRequests(url: string, authToken: string, valid: Record<str
   return out;
 }
 
+/** What every webhook of the package answers to the requests of hostileRequests(). */
+const HOSTILE_ANSWERS = {
+  'signed with another token': 403,
+  'no signature': 403,
+  'signature of other parameters': 403,
+  'signed for another URL': 403,
+  'a body past the limit, signed': 413,
+  'a body past the limit, no length declared': 413,
+  'JSON that does not parse': 400,
+  'signed, without CommandSid': 400,
+  'signed, an unknown Status': 400,
+  'signed, a CommandSid that is no SID': 400,
+};
+
 describe('webhooks refuse what the provider did not send, without effect on the flow', function () {
   this.timeout(30_000);
   let sim: Simulator;
@@ -111,19 +125,7 @@ describe('webhooks refuse what the provider did not send, without effect on the 
     const valid = { AccountSid: sim.credentials.accountSid, CommandSid: sid, Status: 'sent', Direction: 'to_sim', ApiVersion: 'v1' };
     const answers = await hostileRequests(url, authToken, valid);
     answers['PUT'] = await statusOf(url, { ...signedForm(authToken, url, valid), method: 'PUT' });
-    assert.deepEqual(answers, {
-      'signed with another token': 403,
-      'no signature': 403,
-      'signature of other parameters': 403,
-      'signed for another URL': 403,
-      'a body past the limit, signed': 413,
-      'a body past the limit, no length declared': 413,
-      'JSON that does not parse': 400,
-      'signed, without CommandSid': 400,
-      'signed, an unknown Status': 400,
-      'signed, a CommandSid that is no SID': 400,
-      PUT: 405,
-    });
+    assert.deepEqual(answers, { ...HOSTILE_ANSWERS, PUT: 405 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(updates.length, 0, 'no refused request moved the tracked command');
 
@@ -169,18 +171,7 @@ describe('webhooks refuse what the provider did not send, without effect on the 
       ApiVersion: 'v1',
     };
     const answers = await hostileRequests(url, authToken, valid);
-    assert.deepEqual(answers, {
-      'signed with another token': 403,
-      'no signature': 403,
-      'signature of other parameters': 403,
-      'signed for another URL': 403,
-      'a body past the limit, signed': 413,
-      'a body past the limit, no length declared': 413,
-      'JSON that does not parse': 400,
-      'signed, without CommandSid': 400,
-      'signed, an unknown Status': 400,
-      'signed, a CommandSid that is no SID': 400,
-    });
+    assert.deepEqual(answers, HOSTILE_ANSWERS);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(fromSim.length + statuses.length, 0, 'no refused request reached the flow');
 

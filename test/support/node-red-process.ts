@@ -2,21 +2,28 @@
  * A real Node-RED in a child process, with this package installed as a module, for end-to-end and
  * editor tests. Each instance has its own temporary userDir and port and is removed by stop().
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { freePort } from './net';
-import { answers, encryptCredentials as encrypt } from '../../scripts/start';
+import { encryptCredentials as encrypt, startNodeRedProcess } from '../../scripts/start';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 /** The settings' credentialSecret: fixed, so a test can write encrypted credentials before start. */
 export const TEST_CREDENTIAL_SECRET = 'supersim-test-credential-secret';
-const START_TIMEOUT_MS = 30_000;
+
+/** The password of both test users below. */
+export const TEST_PASSWORD = 'supersim-editor-test';
+/** adminAuth with an administrator and a user who may only read; bcrypt of TEST_PASSWORD, as Node-RED expects. */
+export const TEST_ADMIN_AUTH = {
+  type: 'credentials',
+  users: [
+    { username: 'admin', password: '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG', permissions: '*' },
+    { username: 'viewer', password: '$2b$08$P6x.eMfvuuLbiOTMPOLHSugXdlvQ4tghE3Y1pJk9xEaHU6FO7OItG', permissions: 'read' },
+  ],
+};
 const DEPLOY_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
 
 export interface NodeRedOptions {
   /** Merged into the generated settings.js (plain objects merge key by key); values must be JSON. */
@@ -201,18 +208,6 @@ export async function deployFlows(
   return rev;
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolvePromise) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolvePromise();
-    });
-    child.kill('SIGINT');
-  });
-}
-
 /**
  * Starts Node-RED on a free loopback port with a fresh userDir in which this package is installed
  * (a link to the project root, so it loads the built `dist/nodes`). Resolves once the server answers
@@ -223,84 +218,46 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   if (!existsSync(distNodes)) {
     throw new Error(`${distNodes} is missing: run "npm run build" first, Node-RED loads the nodes from there`);
   }
-  const redJs = options.nodeRedDir
-    ? statSync(options.nodeRedDir).isDirectory()
-      ? join(options.nodeRedDir, 'red.js')
-      : options.nodeRedDir
-    : require.resolve('node-red/red.js');
+  const nodeRedDir = options.nodeRedDir && !statSync(options.nodeRedDir).isDirectory() ? dirname(options.nodeRedDir) : options.nodeRedDir;
   const port = await freePort();
   const userDir = mkdtempSync(join(tmpdir(), 'supersim-node-red-'));
-  let child: ChildProcess | undefined;
-  let output = '';
   try {
     linkModule(userDir, PROJECT_ROOT);
     for (const moduleDir of options.extraModules ?? []) linkModule(userDir, resolve(moduleDir));
-
     const settings = merge(
       {
-        uiHost: '127.0.0.1',
-        uiPort: port,
-        userDir,
-        flowFile: 'flows.json',
-        credentialSecret: TEST_CREDENTIAL_SECRET,
-        logging: { console: { level: 'warn', metrics: false, audit: false } },
-        editorTheme: { tours: false },
-        telemetry: { enabled: false, updateNotification: false },
-        diagnostics: { enabled: false, ui: false },
+        // Info level: the launcher waits for Node-RED's "Started flows" line.
+        logging: { console: { level: 'info', metrics: false, audit: false } },
         externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
         contextStorage: { default: { module: 'memory' } },
       },
       options.settings ?? {},
     );
-    const settingsFile = join(userDir, 'settings.js');
-    writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-    if (options.flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
-    if (options.credentials) {
-      const secret = settings.credentialSecret;
-      const file = secret === false ? options.credentials : encryptCredentials(options.credentials, String(secret));
-      writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(file, null, 2));
-    }
-
-    const spawned = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], {
-      cwd: userDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = spawned;
-    spawned.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    spawned.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-
-    const url = `http://127.0.0.1:${port}`;
+    // The demo's launcher: the same Node-RED a user of `npm start` gets, here on a link to the build.
+    const node = await startNodeRedProcess({ port, userDir, nodeRedDir, settings, flows: options.flows ?? [], credentials: options.credentials });
     const instance: NodeRedInstance = {
-      url,
-      adminUrl: url + rootOf(settings.httpAdminRoot),
-      nodeUrl: url + rootOf(settings.httpNodeRoot),
+      url: node.url,
+      adminUrl: node.url + rootOf(settings.httpAdminRoot),
+      nodeUrl: node.url + rootOf(settings.httpNodeRoot),
       userDir,
       port,
-      logs: () => output,
+      logs: node.logs,
       stop: async () => {
-        await stopChild(spawned);
+        await node.stop();
         rmSync(userDir, { recursive: true, force: true });
       },
     };
-
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await answers(`${url}/`))) {
-      if (spawned.exitCode !== null || spawned.signalCode !== null) {
-        throw new Error(`Node-RED exited (${spawned.exitCode ?? spawned.signalCode}) before it answered:\n${output}`);
+    if (options.login) {
+      try {
+        instance.token = await adminToken(instance, options.login.username, options.login.password);
+      } catch (err) {
+        await instance.stop();
+        throw err;
       }
-      if (Date.now() > deadline) throw new Error(`Node-RED did not answer on ${url} within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    // The admin API tells when the flows run; without it (or without a login to a locked one) answering is all there is.
-    if (options.login) instance.token = await adminToken(instance, options.login.username, options.login.password);
-    if (settings.httpAdminRoot !== false && (!settings.adminAuth || instance.token)) {
-      await waitForDeploy(instance, await flowsRevision(instance), Math.max(1_000, deadline - Date.now()));
     }
     return instance;
   } catch (err) {
-    if (child) await stopChild(child);
     rmSync(userDir, { recursive: true, force: true });
-    if (err instanceof Error && !err.message.includes(output) && output) err.message += `\nNode-RED output:\n${output}`;
     throw err;
   }
 }
