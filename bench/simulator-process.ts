@@ -11,17 +11,17 @@ async function main(): Promise<void> {
     // Bounded store: the benchmark creates tens of thousands of commands.
     maxStoredCommands: 1_000,
   });
+  const stop = (): void => {
+    void sim.close().then(() => process.exit(0));
+  };
+  process.on('disconnect', stop);
+  process.on('SIGTERM', stop);
   process.send?.({
     supersimUrl: sim.supersimUrl,
     wirelessUrl: sim.wirelessUrl,
     tokenUrl: sim.tokenUrl,
     credentials: sim.credentials,
   });
-  const stop = (): void => {
-    void sim.close().then(() => process.exit(0));
-  };
-  process.on('disconnect', stop);
-  process.on('SIGTERM', stop);
 }
 
 void main();

@@ -637,7 +637,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.exitCode = 1;
     return;
   }
-  console.log(instructions(demo));
   let stopping = false;
   const shutdown = (code: number): void => {
     if (stopping) return;
@@ -654,6 +653,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   // Ctrl-C reaches Node-RED too (same process group); both stop their own way and this one exits last.
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
+  // Printed only once the handlers are in: whoever waits for this text may signal at once.
+  console.log(instructions(demo));
   void demo.nodeRed.exited.then((code) => {
     if (stopping) return;
     // Exit 0 is Node-RED stopping on a signal of its own (a Ctrl-C seen there first, a kill): not a failure.

@@ -203,23 +203,37 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
 }
 
 /** The process entry: exit 0 after a clean stop on SIGINT/SIGTERM, 2 on bad flags. */
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  const run = await runCli(argv);
-  if (run.simulator === null) {
-    process.exitCode = run.exitCode;
-    return;
-  }
+export async function main(argv: readonly string[] = process.argv.slice(2), out: CliOutput = console): Promise<void> {
+  // The handlers go in before the simulator starts: "Press Ctrl+C" is printed inside runCli, and a
+  // signal that arrived between that line and a later process.once() would kill the process unclean.
+  let run: CliRun | null = null;
+  let stopRequested = false;
   const shutdown = (): void => {
-    void run.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        console.error(`supersim-simulator: ${error.message}`);
-        process.exit(1);
-      },
-    );
+    stopRequested = true;
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    if (run !== null) stopAndExit(run, out);
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  run = await runCli(argv, out);
+  if (run.simulator === null) {
+    process.off('SIGINT', shutdown);
+    process.off('SIGTERM', shutdown);
+    process.exitCode = run.exitCode;
+    return;
+  }
+  if (stopRequested) stopAndExit(run, out);
+}
+
+function stopAndExit(run: CliRun, out: CliOutput): void {
+  void run.stop().then(
+    () => process.exit(0),
+    (error: Error) => {
+      out.error(`supersim-simulator: ${error.message}`);
+      process.exit(1);
+    },
+  );
 }
 
 if (require.main === module) void main();

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { IpCommand, SmsCommand } from '../../src/api/types';
-import { CliUsageError, USAGE, parseCliArgs, runCli } from '../../src/simulator/cli';
+import sinon from 'sinon';
+import { CliUsageError, USAGE, main, parseCliArgs, runCli } from '../../src/simulator/cli';
 import type { CliOutput, CliRun } from '../../src/simulator/cli';
 import { SimHttp } from '../support/sim-http';
 
@@ -112,6 +113,61 @@ describe('simulator CLI', () => {
       const second = await runCli(['--port', String(run.simulator!.port), '--devices', 'b'], out);
       assert.equal(second.exitCode, 1);
       assert.match(out.errors.join('\n'), /could not start/);
+    });
+  });
+
+  describe('main', () => {
+    let exit: sinon.SinonStub;
+    let signalListenersBefore: { SIGINT: number; SIGTERM: number };
+
+    beforeEach(() => {
+      signalListenersBefore = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
+      exit = sinon.stub(process, 'exit');
+    });
+
+    afterEach(() => {
+      exit.restore();
+      process.exitCode = undefined;
+    });
+
+    function exited(): Promise<number> {
+      return new Promise((resolve) => {
+        exit.callsFake(((code?: number) => resolve(code ?? 0)) as never);
+      });
+    }
+
+    it('honours a SIGTERM that arrives while the simulator is still starting: it starts, stops, then exits 0', async () => {
+      const out = capture();
+      const exitCode = exited();
+      const running = main(['--port', '0', '--devices', 'a'], out);
+      process.emit('SIGTERM', 'SIGTERM');
+      await running;
+      assert.equal(await exitCode, 0);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.logs.join('\n'))?.[1];
+      assert.ok(url, 'it printed where it listened');
+      assert.equal((await fetch(url).catch((error: Error) => error)) instanceof Error, true, 'stopped listening');
+      assert.equal(process.listenerCount('SIGTERM'), signalListenersBefore.SIGTERM, 'no SIGTERM listener left behind');
+      assert.equal(process.listenerCount('SIGINT'), signalListenersBefore.SIGINT, 'no SIGINT listener left behind');
+    });
+
+    it('stops on SIGINT once running, and leaves no signal listener behind', async () => {
+      const out = capture();
+      const exitCode = exited();
+      await main(['--port', '0', '--devices', 'a'], out);
+      assert.equal(process.listenerCount('SIGINT'), signalListenersBefore.SIGINT + 1, 'listening for Ctrl+C while running');
+      process.emit('SIGINT', 'SIGINT');
+      assert.equal(await exitCode, 0);
+      assert.equal(process.listenerCount('SIGTERM'), signalListenersBefore.SIGTERM);
+      assert.equal(process.listenerCount('SIGINT'), signalListenersBefore.SIGINT);
+    });
+
+    it('sets exit code 2 on bad flags and listens for no signal', async () => {
+      const out = capture();
+      await main(['--port', 'x'], out);
+      assert.equal(process.exitCode, 2);
+      assert.equal(exit.called, false);
+      assert.equal(process.listenerCount('SIGTERM'), signalListenersBefore.SIGTERM);
+      assert.equal(process.listenerCount('SIGINT'), signalListenersBefore.SIGINT);
     });
   });
 
