@@ -208,18 +208,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2), out:
   // signal that arrived between that line and a later process.once() would kill the process unclean.
   let run: CliRun | null = null;
   let stopRequested = false;
-  const shutdown = (): void => {
-    stopRequested = true;
+  const stopListening = (): void => {
     process.off('SIGINT', shutdown);
     process.off('SIGTERM', shutdown);
-    if (run !== null) stopAndExit(run, out);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  function shutdown(): void {
+    stopRequested = true;
+    stopListening();
+    if (run !== null) stopAndExit(run, out);
+  }
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   run = await runCli(argv, out);
   if (run.simulator === null) {
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
+    stopListening();
     process.exitCode = run.exitCode;
     return;
   }
