@@ -9,6 +9,8 @@ import type { SimulatorMode } from '../../src/simulator';
 import { accountFor, helper, sendNodeModules } from '../support/flows';
 import { sendJson, startTestServer } from '../support/net';
 import type { TestServer } from '../support/net';
+import { startNodeRed } from '../support/node-red-process';
+import type { NodeRedInstance } from '../support/node-red-process';
 
 interface Answer {
   status: number;
@@ -126,6 +128,78 @@ describe('Test connection and stored secrets', function () {
         assert.deepEqual(attacker.requests, []);
         assert.equal(sim.stats.requests, 0);
       });
+    });
+  }
+});
+
+/**
+ * The attack as the issue describes it: a Node-RED without adminAuth, whose admin app parses form
+ * bodies, and a page elsewhere that posts a form to it. Needs `npm run build` (Node-RED loads dist/).
+ */
+describe('Test connection in a real Node-RED without adminAuth', function () {
+  this.timeout(60_000);
+  let kore: Simulator;
+  let twilio: Simulator;
+  let attacker: TestServer;
+  let nodeRed: NodeRedInstance;
+
+  before(async function () {
+    attacker = await startTestServer((_req, res) => sendJson(res, 200, { access_token: 'stolen', expires_in: 3600, token_type: 'Bearer', fleets: [] }));
+    kore = await Simulator.start({ mode: 'kore' });
+    twilio = await Simulator.start({ mode: 'twilio' });
+    const koreAccount = accountFor(kore, { id: 'koreAcc' });
+    const twilioAccount = accountFor(twilio, { id: 'twilioAcc' });
+    nodeRed = await startNodeRed({
+      flows: [koreAccount.node, twilioAccount.node],
+      credentials: { koreAcc: koreAccount.credentials, twilioAcc: twilioAccount.credentials },
+    });
+  });
+
+  after(async function () {
+    await nodeRed?.stop();
+    await kore?.close();
+    await twilio?.close();
+    await attacker?.close();
+  });
+
+  function post(contentType: string, body: string): Promise<Response> {
+    return fetch(new URL('supersim-account/test', nodeRed.adminUrl), { method: 'POST', headers: { 'content-type': contentType }, body });
+  }
+
+  for (const [id, provider, secretField] of [
+    ['koreAcc', 'kore', 'clientSecret'],
+    ['twilioAcc', 'twilio', 'authToken'],
+  ] as const) {
+    it(`${provider}: a cross-site form gets 415, and JSON naming the attacker’s host sends it nothing`, async function () {
+      const fields = {
+        id,
+        provider,
+        supersimUrl: `${attacker.url}/supersim`,
+        wirelessUrl: `${attacker.url}/wireless`,
+        tokenUrl: `${attacker.url}/token`,
+      };
+      const sim = provider === 'kore' ? kore : twilio;
+      const before = sim.stats.requests;
+      const form = new URLSearchParams({ ...fields, [`credentials[${secretField}]`]: '__PWRD__', [`credentials[${provider === 'kore' ? 'clientId' : 'accountSid'}]`]: 'x' });
+      for (const [type, body] of [
+        ['application/x-www-form-urlencoded', form.toString()],
+        ['text/plain', JSON.stringify({ ...fields, credentials: { [secretField]: '__PWRD__' } })],
+      ]) {
+        const response = await post(type, body);
+        assert.equal(response.status, 415, `${type}: ${await response.text()}`);
+      }
+      assert.deepEqual(attacker.requests, [], 'nothing reached the attacker’s host');
+      assert.equal(sim.stats.requests, before, 'nor the deployed API');
+
+      const c = sim.credentials;
+      const typedId = provider === 'kore' ? { clientId: c.clientId } : { accountSid: c.accountSid };
+      const response = await post('application/json', JSON.stringify({ ...fields, credentials: { ...typedId, [secretField]: '__PWRD__' } }));
+      const answer = (await response.json()) as { result?: string; formIgnored?: boolean };
+      assert.deepEqual(attacker.requests, [], 'the stored secret did not go to the attacker’s host');
+      assert.ok(sim.stats.requests > before, 'it went to the deployed URLs');
+      assert.equal(response.status, 200);
+      assert.equal(answer.result, 'works');
+      assert.equal(answer.formIgnored, true);
     });
   }
 });
