@@ -166,7 +166,9 @@ function describeFailure(err: unknown, provider: Provider, url: string, field: U
   const label = URL_LABELS[field];
   if (!(err instanceof ApiError)) return { result: 'error', message: 'The test could not run; the Node-RED log may say more.' };
   const status = err.status !== undefined ? `HTTP ${err.status}${err.code !== undefined ? `, code ${err.code}` : ''}` : undefined;
-  switch (err.kind) {
+  // The client counts every 4xx of the token endpoint as refused credentials; a 404 there is a wrong URL.
+  const refusedCredentials = err.kind === 'auth' && (err.status === undefined || err.status === 400 || err.status === 401 || err.status === 403);
+  switch (refusedCredentials ? 'auth' : err.kind === 'auth' ? 'api' : err.kind) {
     case 'auth':
       return {
         result: 'bad-credentials',

@@ -189,6 +189,19 @@ describe('Test connection: what it answers', function () {
     assert.doesNotMatch(answer.message, /typed-token|Authenticate|verifyCredentials|fetchToken/);
   });
 
+  it('does not call a missing token endpoint refused credentials', async function () {
+    server = await startTestServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<h1>Not Found</h1>');
+    });
+    const plan = planned(
+      planConnectionTest({ isJson: true, body: { provider: 'kore', tokenUrl: `${server.url}/nothing`, credentials: { clientId: 'id', clientSecret: 'typed-secret-0123' } } }, () => undefined),
+    );
+    const answer = await testConnection(plan);
+    assert.equal(answer.result, 'error');
+    assert.match(answer.message, /\/nothing answered HTTP 404, which is not how the KORE token endpoint answers: check the Token URL\./);
+  });
+
   it('says where it could not connect', async function () {
     server = await startTestServer(() => undefined);
     const url = server.url;
