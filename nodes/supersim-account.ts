@@ -1,6 +1,9 @@
 import type { Request, Response } from 'express';
-import { Account, clientOptionsOf, testConnection, tuningOf } from '../src/account/account';
+import { Account, tuningOf } from '../src/account/account';
 import type { AccountCredentials, AccountSettings } from '../src/account/account';
+import { planConnectionTest, testConnection } from '../src/account/connection-test';
+import type { DeployedNode } from '../src/account/connection-test';
+import { RefusalLog } from '../src/receiving';
 import { WebhookRoutes } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 
@@ -10,9 +13,6 @@ export interface AccountNode extends Node<AccountCredentials> {
   trackingCallbackUrl(): string | undefined;
 }
 
-/** What the editor sends for an unchanged password field: the deployed value stands. */
-const UNCHANGED_PASSWORD = '__PWRD__';
-const CREDENTIAL_NAMES = ['clientId', 'clientSecret', 'accountSid', 'authToken', 'webhookSecret'] as const;
 const CALLBACK_BODY_LIMIT = 64 * 1024;
 
 export default function register(RED: NodeAPI): void {
@@ -27,6 +27,13 @@ export default function register(RED: NodeAPI): void {
 
     let releaseRoute: (() => void) | undefined;
     if (nodeRoutesEnabled && account.receivesCallbacks) {
+      const refusals = new RefusalLog();
+      const logRefusal = (status: number, reason: string): void => {
+        const report = refusals.note(status, reason);
+        if (report === undefined) return;
+        const line = RED._('supersim-account.errors.callback-refused', { reason: report.reason });
+        this.warn(report.unreported > 0 ? `${line} ${RED._('supersim-account.errors.callback-refused-more', { count: report.unreported })}` : line);
+      };
       releaseRoute = WebhookRoutes.for(RED).add({
         path: account.callbackPath,
         methods: ['GET', 'POST'],
@@ -34,11 +41,12 @@ export default function register(RED: NodeAPI): void {
         owner: `supersim-account ${this.id}`,
         handle: (request) => {
           const result = account.handleCallback(request);
-          if (result.status === 403) this.warn(RED._('supersim-account.errors.callback-refused', { reason: result.reason ?? '' }));
+          if (result.status >= 400) logRefusal(result.status, result.reason ?? '');
           return { status: result.status, reason: result.reason };
         },
       });
     }
+    if (releaseRoute && account.callbacksUnsigned) this.warn(RED._('supersim-account.errors.unsigned-callbacks'));
     this.trackingCallbackUrl = () => (releaseRoute ? account.callbackUrl(httpNodeRoot) : undefined);
 
     this.on('close', (_removed, done) => {
@@ -57,25 +65,27 @@ export default function register(RED: NodeAPI): void {
     },
   });
 
-  // Tests what is typed in the dialog, deployed or not; unchanged passwords come from the deployed node.
-  RED.httpAdmin.post('/supersim-account/test', RED.auth.needsPermission('supersim-account.write'), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { id?: unknown; credentials?: Record<string, unknown> } & Record<string, unknown>;
-    const deployed = typeof body.id === 'string' ? RED.nodes.getCredentials(body.id) : undefined;
-    const typed = body.credentials ?? {};
-    const credentials: AccountCredentials = {};
-    for (const name of CREDENTIAL_NAMES) {
-      const value = typed[name];
-      credentials[name] = value === UNCHANGED_PASSWORD ? deployed?.[name] : typeof value === 'string' ? value : undefined;
-    }
-    const settings: AccountSettings = {
-      provider: typeof body.provider === 'string' ? body.provider : undefined,
-      supersimUrl: typeof body.supersimUrl === 'string' ? body.supersimUrl : undefined,
-      wirelessUrl: typeof body.wirelessUrl === 'string' ? body.wirelessUrl : undefined,
-      tokenUrl: typeof body.tokenUrl === 'string' ? body.tokenUrl : undefined,
+  function deployedNode(id: string): DeployedNode | undefined {
+    const node = RED.nodes.getNode(id) as (Node & Partial<Pick<AccountNode, 'account'>>) | null;
+    if (!node) return undefined;
+    const account = node.type === 'supersim-account' ? node.account : undefined;
+    return {
+      type: node.type,
+      settings: account ? { provider: account.provider, ...account.endpoints } : undefined,
+      credentials: RED.nodes.getCredentials(id) ?? {},
     };
-    testConnection(clientOptionsOf(settings, credentials)).then(
+  }
+
+  // Tests what is typed in the dialog; a secret left unchanged is tested only where it was deployed to.
+  RED.httpAdmin.post('/supersim-account/test', RED.auth.needsPermission('supersim-account.write'), (req: Request, res: Response) => {
+    const plan = planConnectionTest({ isJson: Boolean(req.is('application/json')), body: req.body }, deployedNode);
+    if (!plan.ok) {
+      res.status(plan.status).json({ result: 'error', message: plan.message });
+      return;
+    }
+    testConnection(plan).then(
       (answer) => res.json(answer),
-      (err: unknown) => res.status(500).json({ result: 'error', message: err instanceof Error ? err.message : String(err) }),
+      () => res.status(500).json({ result: 'error', message: 'The test could not run; the Node-RED log may say more.' }),
     );
   });
 }

@@ -1,7 +1,8 @@
-import { ApiError, ClientConfigError, SuperSimClient } from '../api';
+import { ClientConfigError, SuperSimClient } from '../api';
 import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
 import { CallbackReceiver } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
+import { MAX_URL_CHARS, trimBoth, trimTrailing } from '../shared/text';
 import { CallbackHub } from '../tracking';
 
 export interface AccountSettings {
@@ -81,22 +82,25 @@ function definedOnly(tuning: AccountTuning): AccountTuning {
 export function normaliseCallbackBaseUrl(value: string | undefined): string | undefined {
   const text = blankToUndefined(value);
   if (text === undefined) return undefined;
+  if (text.length > MAX_URL_CHARS) {
+    throw new ClientConfigError('callbackBaseUrl', `Public URL has ${text.length} characters; at most ${MAX_URL_CHARS} are allowed. Enter the short base address, e.g. https://nodered.example.com`);
+  }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ClientConfigError('callbackBaseUrl', `callbackBaseUrl must be an absolute http(s) URL; got ${JSON.stringify(text)}`);
+    throw new ClientConfigError('callbackBaseUrl', `Public URL must be an absolute http(s) URL; got ${JSON.stringify(text)}`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    throw new ClientConfigError('callbackBaseUrl', `callbackBaseUrl must be an http(s) URL without a query; got ${JSON.stringify(text)}`);
+    throw new ClientConfigError('callbackBaseUrl', `Public URL must be an http(s) URL without a query; got ${JSON.stringify(text)}`);
   }
-  return text.replace(/\/+$/, '');
+  return trimTrailing(text, '/');
 }
 
 /** Joins URL path pieces with exactly one slash between them. */
 export function joinPath(...parts: string[]): string {
   const joined = parts
-    .map((part) => part.replace(/^\/+|\/+$/g, ''))
+    .map((part) => trimBoth(part, '/'))
     .filter((part) => part !== '')
     .join('/');
   return `/${joined}`;
@@ -109,6 +113,8 @@ export function joinPath(...parts: string[]): string {
 export class Account {
   readonly id: string;
   readonly provider: Provider;
+  /** Where the account was deployed to send its requests: stored secrets go there and nowhere else. */
+  readonly endpoints: Readonly<Pick<AccountSettings, 'supersimUrl' | 'wirelessUrl' | 'tokenUrl'>>;
   readonly callbackBaseUrl: string | undefined;
   /** Why the account cannot be used (missing credentials, a bad URL); undefined when it can. */
   readonly configError: string | undefined;
@@ -121,6 +127,7 @@ export class Account {
     this.id = id;
     const options = { ...clientOptionsOf(settings, credentials), ...definedOnly(tuning) };
     this.provider = options.provider;
+    this.endpoints = { supersimUrl: settings.supersimUrl, wirelessUrl: settings.wirelessUrl, tokenUrl: settings.tokenUrl };
     let client: SuperSimClient | undefined;
     let callbackBaseUrl: string | undefined;
     let configError: string | undefined;
@@ -166,6 +173,11 @@ export class Account {
     return this.#receiver !== undefined;
   }
 
+  /** A KORE account that takes status callbacks but has no webhook secret: anyone who knows the URL can forge them. */
+  get callbacksUnsigned(): boolean {
+    return this.receivesCallbacks && this.provider === 'kore' && this.#receiverOptions.webhookSecret === undefined;
+  }
+
   /** The CallbackUrl to give the API, for a Node-RED whose httpNodeRoot is `httpNodeRoot`. */
   callbackUrl(httpNodeRoot: string): string | undefined {
     if (!this.receivesCallbacks || this.callbackBaseUrl === undefined) return undefined;
@@ -183,39 +195,5 @@ export class Account {
   async close(): Promise<void> {
     this.hub.clear();
     await this.#client?.close();
-  }
-}
-
-export type ConnectionTestResult = { result: 'works' | 'bad-credentials' | 'unreachable' | 'error'; message: string };
-
-/**
- * Tries credentials with the cheapest call there is, on a client of its own with short timeouts and
- * no retries, so the editor's "Test connection" answers within seconds.
- */
-export async function testConnection(options: SuperSimClientOptions): Promise<ConnectionTestResult> {
-  let client: SuperSimClient;
-  try {
-    client = new SuperSimClient({
-      ...options,
-      maxInFlight: 1,
-      maxQueue: 0,
-      retry: { maxAttempts: 1 },
-      timeouts: { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000 },
-    });
-  } catch (err) {
-    return { result: 'error', message: err instanceof Error ? err.message : String(err) };
-  }
-  try {
-    await client.verifyCredentials();
-    return { result: 'works', message: `The ${options.provider === 'twilio' ? 'Twilio' : 'KORE'} credentials were accepted.` };
-  } catch (err) {
-    if (err instanceof ApiError) {
-      if (err.kind === 'auth') return { result: 'bad-credentials', message: err.message };
-      if (err.kind === 'network' || err.kind === 'timeout') return { result: 'unreachable', message: err.message };
-      return { result: 'error', message: err.message };
-    }
-    return { result: 'error', message: err instanceof Error ? err.message : String(err) };
-  } finally {
-    await client.destroy();
   }
 }

@@ -37,13 +37,66 @@ describe('account', function () {
   it('checks the public base URL and builds callback URLs under httpNodeRoot', async function () {
     assert.equal(normaliseCallbackBaseUrl(' https://nodered.example.com/ '), 'https://nodered.example.com');
     assert.equal(normaliseCallbackBaseUrl(''), undefined);
-    assert.throws(() => normaliseCallbackBaseUrl('ftp://x'), /callbackBaseUrl/);
-    assert.throws(() => normaliseCallbackBaseUrl('https://x/?q=1'), /without a query/);
+    assert.throws(() => normaliseCallbackBaseUrl('ftp://x'), /Public URL must be an http\(s\) URL/);
+    assert.throws(() => normaliseCallbackBaseUrl('not a url'), /Public URL must be an absolute http\(s\) URL/);
+    assert.throws(() => normaliseCallbackBaseUrl('https://x/?q=1'), /Public URL must be an http\(s\) URL without a query/);
     assert.equal(joinPath('/api/', '/supersim', 'status/', 'a1'), '/api/supersim/status/a1');
     const account = new Account('a3', { provider: 'twilio', callbackBaseUrl: 'https://nodered.example.com' }, { accountSid: 'AC1', authToken: 'token-value' });
     try {
       assert.equal(account.callbackUrl('/api'), 'https://nodered.example.com/api/supersim/status/a3');
       assert.equal(account.callbackUrl('/'), 'https://nodered.example.com/supersim/status/a3');
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('caps the Public URL at 2048 characters, saying so by its label', function () {
+    const base = 'https://nodered.example.com/';
+    const longest = base + 'a'.repeat(2048 - base.length);
+    assert.equal(normaliseCallbackBaseUrl(longest), longest);
+    assert.throws(
+      () => normaliseCallbackBaseUrl(`${longest}a`),
+      (err: Error & { field?: string }) => err.field === 'callbackBaseUrl' && /^Public URL has 2049 characters; at most 2048 are allowed/.test(err.message),
+    );
+    const account = new Account('a4', { provider: 'twilio', callbackBaseUrl: `${longest}a` }, { accountSid: 'AC1', authToken: 'token-value' });
+    assert.match(String(account.configError), /Public URL has 2049 characters/);
+    assert.equal(account.receivesCallbacks, false);
+  });
+
+  it('trims slashes in linear time', function () {
+    // A backtracking /\/+$/ needs minutes for runs this long (seconds for 40 000); a linear trim, milliseconds.
+    this.timeout(2_000);
+    const run = '/'.repeat(200_000);
+    assert.equal(joinPath(`${run}api${run}`, `${run}x`), '/api/x');
+    // A run that is not at the end is where backtracking starts over at every slash.
+    assert.equal(joinPath(`a${run}b`, 'c'), `/a${run}b/c`);
+    assert.equal(joinPath(run, run), '/');
+    assert.equal(normaliseCallbackBaseUrl(`https://nodered.example.com${'/'.repeat(2000)}`), 'https://nodered.example.com');
+  });
+
+  it('says when KORE status callbacks arrive unsigned', async function () {
+    const kore = { clientId: 'id', clientSecret: 'secret-value' };
+    const cases: [string, ConstructorParameters<typeof Account>[1], ConstructorParameters<typeof Account>[2], boolean][] = [
+      ['kore, Public URL, no secret', { provider: 'kore', callbackBaseUrl: 'https://n.example.com' }, kore, true],
+      ['kore, Public URL, blank secret', { provider: 'kore', callbackBaseUrl: 'https://n.example.com' }, { ...kore, webhookSecret: ' ' }, true],
+      ['kore, Public URL, secret', { provider: 'kore', callbackBaseUrl: 'https://n.example.com' }, { ...kore, webhookSecret: 'whsec' }, false],
+      ['kore, no Public URL', { provider: 'kore' }, kore, false],
+      ['twilio, Public URL', { provider: 'twilio', callbackBaseUrl: 'https://n.example.com' }, { accountSid: 'AC1', authToken: 'token-value' }, false],
+    ];
+    for (const [label, settings, credentials, unsigned] of cases) {
+      const account = new Account('a5', settings, credentials);
+      try {
+        assert.equal(account.callbacksUnsigned, unsigned, label);
+      } finally {
+        await account.close();
+      }
+    }
+  });
+
+  it('remembers where it was deployed to send requests', async function () {
+    const account = new Account('a6', { provider: 'kore', supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t' }, { clientId: 'id', clientSecret: 'secret-value' });
+    try {
+      assert.deepEqual(account.endpoints, { supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t' });
     } finally {
       await account.close();
     }
