@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # npm run test:compat: the packed package's end-to-end flow (test/e2e/compat.test.ts) on
-#   Node-RED 4.1 (the devDependency) under Node 20, and
-#   Node-RED 5 (from the npm registry) under Node 22 (the npm registry carries Node itself),
+#   Node-RED 4.1 (the devDependency) under Node 20,
+#   Node-RED 5 (from the npm registry) under Node 22 (the npm registry carries Node itself), and
+#   Node-RED 5 under Node 24, the current LTS,
 # so that node-red.version and engines.node in package.json are tested claims, not hopes.
 #
-# Node 20, Node 22 and Node-RED 5 are installed once into .compat-cache/ (git-ignored); delete a
+# Node 20, 22 and 24 and Node-RED 5 are installed once into .compat-cache/ (git-ignored); delete a
 # folder there to fetch a newer release. COMPAT_CACHE moves the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,7 @@ else
   node20="$(node_from_registry 20)"
 fi
 node22="$(node_from_registry 22)"
+node24="$(node_from_registry 24)"
 
 nodered5="$cache/node-red-5/node_modules/node-red"
 if [ ! -f "$nodered5/red.js" ]; then
@@ -54,8 +56,8 @@ if [ ! -f "$nodered5/red.js" ]; then
   PATH="$(dirname "$node22"):$PATH" quiet_npm install --prefix "$cache/node-red-5" --no-save --no-package-lock --ignore-scripts node-red@5
 fi
 
+# npm pack builds the package first (its prepack script), as it does for npm publish.
 log "building and packing the package"
-npm run build --silent
 packdir="$cache/pack"
 rm -rf "$packdir"
 mkdir -p "$packdir"
@@ -65,12 +67,13 @@ tarball="$packdir/$(npm pack --silent --pack-destination "$packdir" | tail -n 1)
 targets=$(cat <<JSON
 [
   {"label": "Node-RED 4.1 on Node 20", "nodeBin": "$node20", "nodeRedDir": "$PWD/node_modules/node-red", "expectNodeRed": "4.1", "expectNode": "20"},
-  {"label": "Node-RED 5 on Node 22", "nodeBin": "$node22", "nodeRedDir": "$nodered5", "expectNodeRed": "5.", "expectNode": "22"}
+  {"label": "Node-RED 5 on Node 22", "nodeBin": "$node22", "nodeRedDir": "$nodered5", "expectNodeRed": "5.", "expectNode": "22"},
+  {"label": "Node-RED 5 on Node 24", "nodeBin": "$node24", "nodeRedDir": "$nodered5", "expectNodeRed": "5.", "expectNode": "24"}
 ]
 JSON
 )
 
-log "running test/e2e/compat.test.ts on both"
+log "running test/e2e/compat.test.ts on each"
 COMPAT_TARBALL="$tarball" COMPAT_TARGETS="$targets" \
   npx mocha --no-config --require tsx/cjs --extension ts --timeout 60000 test/e2e/compat.test.ts
 

@@ -4,9 +4,9 @@
  * simulator, an IP Command sent with tracking, the status filter, command-in receiving the device's
  * answer), and the loop checked through the debug messages the editor would show.
  *
- * scripts/compat.sh runs this on Node-RED 4.1 under Node 20 and on Node-RED 5 under Node 22
- * (COMPAT_TARGETS, COMPAT_TARBALL); run plainly, it checks the devDependency Node-RED under the
- * running Node with a tarball it packs itself.
+ * scripts/compat.sh runs this on Node-RED 4.1 under Node 20 and on Node-RED 5 under Node 22 and
+ * Node 24 (COMPAT_TARGETS, COMPAT_TARBALL); run plainly, it checks the devDependency Node-RED under
+ * the running Node with a tarball it packs (and so builds) itself.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
