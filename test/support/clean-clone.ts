@@ -24,8 +24,8 @@ export interface CleanClonePack {
 
 /**
  * The user's own npm and git: under `npm test` or `npx mocha`, PATH starts with the project's
- * node_modules/.bin, where Node-RED's registry dependency puts an older npm (10) that reads this
- * lockfile differently from the npm that wrote it.
+ * node_modules/.bin, where Node-RED's registry dependency puts an npm 10, which refuses to `npm ci`
+ * this lockfile written by npm 11 ("Missing: typescript@5.9.3 from lock file").
  */
 function userEnv(): NodeJS.ProcessEnv {
   const env = childEnv();
@@ -64,7 +64,7 @@ async function make(): Promise<CleanClonePack> {
   for (const path of await trackedFiles()) {
     const target = join(dir, path);
     mkdirSync(dirname(target), { recursive: true });
-    // A submodule or a link would be a directory here: the repository has neither, so skip rather than guess.
+    // A symlink or a submodule is no plain file: the repository has neither, so skip rather than guess.
     if (lstatSync(join(PROJECT_ROOT, path)).isFile()) copyFileSync(join(PROJECT_ROOT, path), target);
   }
   // The lockfile's dependencies from npm's cache, which the project's own install filled.
