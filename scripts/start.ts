@@ -48,13 +48,10 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
- * `npm pack` of the project as it is built now (dist/ must be current), into `destination`; the
- * tarball's path. Exactly what `npm publish` would upload, so what runs is what users get.
+ * `npm pack` of the project into `destination`; the tarball's path. Its prepack script builds dist/
+ * first, so this is exactly what `npm publish` would upload and what runs is what users get.
  */
 export async function packPackage(destination: string): Promise<string> {
-  if (!existsSync(join(PROJECT_ROOT, 'dist', 'nodes'))) {
-    throw new Error(`${join(PROJECT_ROOT, 'dist', 'nodes')} is missing: run "npm run build" first`);
-  }
   mkdirSync(destination, { recursive: true });
   const out = await run(NPM, ['pack', '--json', '--pack-destination', destination], PROJECT_ROOT);
   const [packed] = JSON.parse(out) as { filename: string }[];
@@ -537,7 +534,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
   const nodeRedUrl = `http://127.0.0.1:${port}`;
   const commandsUrl = nodeRedUrl + DEMO_COMMANDS_PATH;
 
-  log(`Packing ${PACKAGE.name}@${PACKAGE.version} and installing it into ${userDir} ...`);
+  log(`Building and packing ${PACKAGE.name}@${PACKAGE.version} and installing it into ${userDir} ...`);
   await installPackedProject(userDir);
 
   const simulator = await Simulator.start({

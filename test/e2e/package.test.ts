@@ -1,7 +1,8 @@
 /**
- * What `npm publish` would upload, from `npm pack --dry-run`: exactly the files a user needs (the
- * compiled nodes and what they require, their editor files, locales and icons where Node-RED looks
- * for them, the examples, README, LICENSE, CHANGELOG), and the package.json fields the Node-RED flow
+ * What `npm publish` would upload from a fresh clone (the tarball test/support/clean-clone.ts packs
+ * with no build before it, the one test/e2e/clean-clone.test.ts installs): exactly the files a user
+ * needs (the compiled nodes and what they require, their editor files, locales and icons where
+ * Node-RED looks for them, the examples, README, LICENSE, CHANGELOG), and the package.json fields the Node-RED flow
  * library checks (node-red-dev validate: license, repository/bugs, the node-red keyword, a
  * node-red.version that the current Node-RED satisfies, engines.node that its minimum Node satisfies,
  * few dependencies, an example for every node).
@@ -11,11 +12,10 @@
  * modules, which tsc still emits as empty CommonJS files, are tolerated but not required.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, normalize, posix } from 'node:path';
-import { childEnv } from '../../scripts/start';
+import { cleanClonePack } from '../support/clean-clone';
 
 const ROOT = join(__dirname, '..', '..');
 const MODULE = 'node-red-contrib-supersim';
@@ -84,21 +84,14 @@ export function satisfies(version: string, range: string): boolean {
 
 // ---- the tarball's file list -------------------------------------------------------------------
 
-function packedFiles(): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    execFile('npm', ['pack', '--dry-run', '--json', '--loglevel=error'], { cwd: ROOT, env: childEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`npm pack --dry-run failed: ${error.message}\n${stderr}`));
-      const [result] = JSON.parse(stdout) as { files: { path: string }[] }[];
-      resolve(result.files.map((file) => file.path).sort());
-    });
-  });
-}
+/** Where the packed files are read from: the clean clone, as `npm pack` built it. */
+let packageDir: string;
 
 const TYPE_ONLY = /^(?:"use strict";\s*)?(?:Object\.defineProperty\(exports, "__esModule", \{ value: true \}\);\s*)?(?:\/\/# sourceMappingURL=.*)?\s*$/;
 
 /** What a compiled file requires: relative paths resolved within the package, bare module names. */
 function requiresOf(file: string): { local: string[]; modules: string[] } {
-  const text = readFileSync(join(ROOT, file), 'utf8');
+  const text = readFileSync(join(packageDir, file), 'utf8');
   const local: string[] = [];
   const modules: string[] = [];
   for (const match of text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)) {
@@ -108,7 +101,7 @@ function requiresOf(file: string): { local: string[]; modules: string[] } {
       continue;
     }
     const base = posix.join(posix.dirname(file), spec);
-    const found = [base, `${base}.js`, `${base}/index.js`, `${base}.json`].find((candidate) => existsSync(join(ROOT, candidate)) && candidate.match(/\.(js|json)$/));
+    const found = [base, `${base}.js`, `${base}/index.js`, `${base}.json`].find((candidate) => existsSync(join(packageDir, candidate)) && candidate.match(/\.(js|json)$/));
     if (!found) throw new Error(`${file} requires ${spec}, which is not built`);
     local.push(posix.normalize(found));
   }
@@ -154,22 +147,23 @@ describe('the published package', function () {
   let files: string[];
 
   before(async function () {
-    for (const set of nodeSets()) {
-      if (!existsSync(join(ROOT, set.js))) throw new Error(`${set.js} is missing: run "npm run build" first`);
-    }
-    files = await packedFiles();
+    // npm ci and a build in the clean clone, unless the install test made it already.
+    this.timeout(300_000);
+    const packed = await cleanClonePack();
+    packageDir = packed.dir;
+    files = packed.files;
   });
 
   it('holds exactly what a user needs', function () {
     const sets = nodeSets();
     const entries = [...sets.map((set) => set.js), ...binEntries().map(clean), ...(pkg.main ? [clean(pkg.main)] : [])];
-    const graph = requireGraph(entries.filter((entry) => existsSync(join(ROOT, entry))));
+    const graph = requireGraph(entries.filter((entry) => existsSync(join(packageDir, entry))));
     const expected = new Set<string>(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', ...graph.files]);
     for (const set of sets) {
       expected.add(set.html);
       for (const ext of ['json', 'html']) {
         const locale = posix.join(posix.dirname(set.js), 'locales', 'en-US', `${set.name}.${ext}`);
-        if (existsSync(join(ROOT, locale))) expected.add(locale);
+        if (existsSync(join(packageDir, locale))) expected.add(locale);
       }
     }
     const icons = posix.join(posix.dirname(sets[0].js), 'icons');
@@ -178,7 +172,7 @@ describe('the published package', function () {
     for (const file of files) if (/^resources\//.test(file)) expected.add(file);
     if (pkg.types) for (const file of files) if (file.endsWith('.d.ts') && file.startsWith(posix.dirname(clean(pkg.types)))) expected.add(file);
 
-    const typeOnly = (file: string): boolean => file.endsWith('.js') && TYPE_ONLY.test(readFileSync(join(ROOT, file), 'utf8'));
+    const typeOnly = (file: string): boolean => file.endsWith('.js') && TYPE_ONLY.test(readFileSync(join(packageDir, file), 'utf8'));
     const extra = files.filter((file) => !expected.has(file) && !typeOnly(file));
     const missing = [...expected].filter((file) => !files.includes(file)).sort();
     assert.deepEqual({ extra, missing }, { extra: [], missing: [] });
@@ -199,7 +193,7 @@ describe('the published package', function () {
 
   it('every module the shipped code requires is a dependency or built into Node', function () {
     const sets = nodeSets();
-    const graph = requireGraph([...sets.map((set) => set.js), ...binEntries().map(clean)].filter((entry) => existsSync(join(ROOT, entry))));
+    const graph = requireGraph([...sets.map((set) => set.js), ...binEntries().map(clean)].filter((entry) => existsSync(join(packageDir, entry))));
     const builtins = new Set(builtinModules);
     const undeclared = [...graph.modules].filter((name) => {
       const bare = name.startsWith('node:') ? name.slice(5) : name;
@@ -215,7 +209,7 @@ describe('the published package', function () {
   it('every icon and resource an editor file names is where Node-RED looks for it', function () {
     for (const set of nodeSets()) {
       assert.ok(files.includes(set.html), `${set.html} is packed`);
-      const html = readFileSync(join(ROOT, set.html), 'utf8');
+      const html = readFileSync(join(packageDir, set.html), 'utf8');
       assert.match(html, new RegExp(`registerType\\(\\s*["']${set.type}["']`), `${set.html} registers ${set.type}`);
       const icons = [...html.matchAll(/\bicon\s*:\s*["']([^"']+)["']/g)].map((match) => match[1]);
       assert.ok(icons.length > 0, `${set.html} names an icon`);
@@ -264,12 +258,12 @@ describe('the published package', function () {
 
   it('has an example for every node with a place in the palette', function () {
     const inPalette = nodeSets()
-      .filter((set) => !/category:\s*["']config["']/.test(readFileSync(join(ROOT, set.html), 'utf8')))
+      .filter((set) => !/category:\s*["']config["']/.test(readFileSync(join(packageDir, set.html), 'utf8')))
       .map((set) => set.type);
     const used = new Set(
       files
         .filter((file) => file.startsWith('examples/'))
-        .flatMap((file) => (JSON.parse(readFileSync(join(ROOT, normalize(file)), 'utf8')) as { type: string }[]).map((node) => node.type)),
+        .flatMap((file) => (JSON.parse(readFileSync(join(packageDir, normalize(file)), 'utf8')) as { type: string }[]).map((node) => node.type)),
     );
     assert.deepEqual(inPalette.filter((type) => !used.has(type)), []);
   });

@@ -368,10 +368,8 @@ describe('fault matrix: every send node under every API fault', function () {
     });
   }
 
-  // Known gap (nodes/lib/send-node.ts): when several messages fail at once (they share one token
-  // request here), each failure's `finally` asks for the throttled "sending (n)" status while others
-  // are still settling, and that request is rendered last, with n = 0: the node rests on a blue
-  // "sending (0)" instead of the red ring of its failures. Unskip once the idle status keeps the last outcome.
+  // Messages that fail together (one token request here) each ask for the throttled "sending (n)"
+  // status while the others settle; the last of them, with n = 0, must not hide the failures.
   it('after messages fail together, the idle status is the red failure, not "sending (0)"', async function () {
     const sim = await startSimulator();
     ctx = { kind: KINDS[0], sim, sims: [sim] };

@@ -99,18 +99,16 @@ describe('secrets stay secret', function () {
       });
     }
 
-    // Known gap (src/api): ApiError.moreInfo is kept as the API sent it, so JSON.stringify(err) and
-    // util.inspect(err) repeat an echoed body. Node-RED's Catch message and log take only the message
-    // and stack, so no flow sees it today; a function node that logs `err` itself would.
+    // A function node that logs `err` itself shows all of it, not only the message and stack that
+    // Node-RED's Catch message and log take.
     it('moreInfo is redacted too, so JSON and inspect of the error carry none', async function () {
       const [, make, call] = cases[0];
       const err = await failure(make(), call);
       assert.deepEqual(leaksIn(`${JSON.stringify(err)}\n${inspect(err)}`, SECRETS), []);
     });
 
-    // Known gap (src/api): the redactor knows the secret as typed and the whole token request body,
-    // not the secret form-encoded on its own, so an API quoting `client_secret=…` leaks a secret that
-    // has characters encoding changes (+ / = & are common in generated secrets).
+    // An API quoting `client_secret=…` quotes it form-encoded, which changes + / = & (common in
+    // generated secrets).
     it('a client secret form-encoded on its own is redacted', async function () {
       const secret = 'kore/Secret+with=special&chars-42';
       const err = await failure(
