@@ -538,9 +538,9 @@ export class SuperSimClient {
           }
           const words = wordsFor(spec.operation);
           throw this.#error(
-            spec.idempotent || words.mayHaveActed === undefined
-              ? `The provider's answer to ${words.doing} broke off (HTTP ${status}): ${failure.description} while it was read`
-              : `${capitalised(words.mayHaveActed)}: the provider accepted it (HTTP ${status}), but ${failure.description} while its answer was read. ` +
+            spec.idempotent || words.acted === undefined
+              ? `The provider's answer to ${words.doing} could not be read (HTTP ${status}): ${failure.description}`
+              : `${capitalised(words.acted)} (HTTP ${status}), but its answer could not be read: ${failure.description}. ` +
                   'It was not sent again (no duplicates): check the command list before resending',
             failure.timeout ? 'timeout' : 'network',
             spec,
@@ -637,7 +637,7 @@ export class SuperSimClient {
       return JSON.parse(text) as T;
     } catch {
       const words = wordsFor(spec.operation);
-      const acted = spec.idempotent || words.mayHaveActed === undefined ? '' : ` ${capitalised(words.mayHaveActed)}; it was not sent again, so check before resending.`;
+      const acted = spec.idempotent || words.acted === undefined ? '' : ` ${capitalised(words.acted)}, but it was not sent again, so check the command list before resending.`;
       throw this.#error(
         `The provider's answer to ${words.doing} is not JSON (HTTP ${response.statusCode}): check the ${this.#urlField(spec.api)} of the account node.${acted} ` +
           `The answer began: ${this.#snippet(text)}`,
@@ -764,9 +764,9 @@ export class SuperSimClient {
   #tooLargeError(spec: RequestSpec, status: number, attempts: number): ApiError {
     const words = wordsFor(spec.operation);
     const acted =
-      spec.idempotent || words.mayHaveActed === undefined
+      spec.idempotent || words.acted === undefined
         ? ''
-        : `: ${words.mayHaveActed}, but it was not sent again (no duplicates), so check the command list before resending`;
+        : `: ${words.acted}, but it was not sent again (no duplicates), so check the command list before resending`;
     return this.#error(
       `The provider's answer to ${words.doing} is larger than ${MAX_ANSWER_BYTES} bytes (1 MB), so it was not read (HTTP ${status})${acted}. Check the ${this.#urlField(spec.api)} of the account node`,
       'invalid-response',
