@@ -1,8 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApiError } from '../../src/api';
 import type { IpCommand, SmsCommand, SuperSimClient, WirelessCommand } from '../../src/api';
-import { CommandValidationError } from '../../src/commands';
-import { isCommandStatus } from '../../src/commands/lifecycle';
+import { CommandValidationError, fieldLabel, isCommandStatus } from '../../src/commands';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
@@ -31,7 +30,10 @@ export const MAX_TRACKED_PER_NODE = 1000;
 
 /** A short reason for the node's status: the full message goes to the Catch node. */
 export function shortReason(err: unknown): string {
-  if (err instanceof CommandValidationError) return err.limit !== undefined ? `${err.field} (limit ${err.limit})` : err.field;
+  if (err instanceof CommandValidationError) {
+    const field = fieldLabel(err.field);
+    return err.limit !== undefined ? `${field} (limit ${err.limit})` : field;
+  }
   if (err instanceof ApiError) {
     if (err.status !== undefined) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
     return err.networkCode ? `${err.kind} ${err.networkCode}` : err.kind;

@@ -200,7 +200,7 @@ describe('send nodes', function () {
       const localChecks: [string, Record<string, unknown>, Record<string, unknown>, RegExp][] = [
         ['no SIM', { sim: '' }, { payload: 'x' }, /msg\.sim/],
         ['a port of 0', { devicePort: '' }, { payload: 'x', devicePort: 0 }, /devicePort.*1.*65535/],
-        ['a port of 65536', { devicePort: '65536' }, { payload: 'x' }, /devicePort.*1.*65535/],
+        ['a port of 65536', { devicePort: '65536' }, { payload: 'x' }, /Device port.*1.*65535/],
         ['an empty payload', {}, { payload: '' }, /payload.*empty/],
         ['1301 bytes', {}, { payload: 'é'.repeat(650) + 'a' }, /1301 bytes.*1300/],
         ['invalid Base64', { payloadType: 'binary' }, { payload: 'not base64!' }, /Base64/],
@@ -218,6 +218,15 @@ describe('send nodes', function () {
         });
       }
 
+      it('a local refusal’s status names the field by its editor label, as the form does', async function () {
+        const { flow, credentials } = sendFlow(sim, ipNode({ devicePort: '65536' }));
+        await helper.load(sendNodeModules, flow, credentials);
+        const caught = caughtError();
+        helper.getNode('send').receive({ payload: 'x' });
+        await caught;
+        await waitFor(() => lastStatus('send')?.text === 'failed: Device port (limit 1-65535)', 2_000, `the status to name Device port: ${lastStatus('send')?.text}`);
+      });
+
       it('an API error reaches the Catch node with the HTTP status, the API code and message', async function () {
         const { flow, credentials } = sendFlow(sim, ipNode({ sim: 'nobody' }));
         await helper.load(sendNodeModules, flow, credentials);
@@ -228,6 +237,8 @@ describe('send nodes', function () {
         assert.match(error.message, /20404/);
         assert.match(error.message, /not found/i);
         assert.equal(error.code, 20404);
+        // The Debug sidebar shows the start of it: what to fix comes first.
+        assert.match(error.message, /^ApiError: SIM nobody is not in this account \(HTTP 404, code 20404\)\. The provider said: /);
       });
 
       it('tracks delivery by polling: queued → sent, and failed with its error code for a detached device', async function () {
@@ -352,7 +363,7 @@ describe('send nodes', function () {
         ['a Buffer for Super SIM', {}, { payload: Buffer.from('hi') }, /text only/],
         ['141 binary bytes', { api: 'wireless', sim: 'meter', commandMode: 'binary' }, { payload: Buffer.alloc(141) }, /141 bytes.*140/],
         ['161 wireless characters', { api: 'wireless', sim: 'meter' }, { payload: 'x'.repeat(161) }, /161 characters.*160/],
-        ['includeSid with binary', { api: 'wireless', sim: 'meter', commandMode: 'binary', includeSid: 'start' }, { payload: Buffer.from('x') }, /includeSid/],
+        ['includeSid with binary', { api: 'wireless', sim: 'meter', commandMode: 'binary', includeSid: 'start' }, { payload: Buffer.from('x') }, /^CommandValidationError: Include SID is "start" but Command mode is binary/],
       ];
       for (const [label, node, msg, pattern] of localChecks) {
         it(`refuses ${label} locally, naming the field and limit, and sends nothing`, async function () {
