@@ -42,7 +42,7 @@ export function isValidBase64(text: string): boolean {
 function notBase64(text: unknown, field: string, hint = ''): CommandValidationError {
   return new CommandValidationError(
     field,
-    `${field} is not valid Base64 (letters, digits, + and /, with "=" padding only at the end and no spaces); got ${describeValue(text)}${hint}`,
+    `${fieldLabel(field)} is not valid Base64 (letters, digits, + and /, with "=" padding only at the end and no spaces); got ${describeValue(text)}${hint}`,
     { limit: 'Base64', actual: typeof text === 'string' ? text : describeValue(text) },
   );
 }
