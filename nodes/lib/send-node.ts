@@ -35,7 +35,8 @@ export function shortReason(err: unknown): string {
     return err.limit !== undefined ? `${field} (limit ${err.limit})` : field;
   }
   if (err instanceof ApiError) {
-    if (err.status !== undefined) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
+    // A 2xx that could not be read is no refusal: "HTTP 201" in red would read as one.
+    if (err.status !== undefined && err.status >= 300) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
     return err.networkCode ? `${err.kind} ${err.networkCode}` : err.kind;
   }
   return err instanceof Error ? err.name : 'error';

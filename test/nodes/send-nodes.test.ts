@@ -419,6 +419,37 @@ describe('send nodes', function () {
     });
   }
 
+  /** A tracking IP Command node on a Twilio account whose API is `url`, with Catch and Complete nodes. */
+  function stubFlow(url: string): Record<string, unknown>[] {
+    return [
+      { id: 'tab', type: 'tab', label: 'test' },
+      { id: 'account', type: 'supersim-account', name: 'stub', provider: 'twilio', supersimUrl: url, wirelessUrl: url, tokenUrl: '', callbackBaseUrl: '' },
+      { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '1', payloadType: 'auto', track: true, trackTimeout: 5, wires: [['out'], ['status']] },
+      { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'status', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { z: 'tab', x: 100, y: 100, id: 'caught', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'complete', type: 'complete', scope: ['send'], uncaught: false, wires: [['completed']] },
+      { z: 'tab', x: 100, y: 100, id: 'completed', type: 'helper' },
+    ];
+  }
+  const STUB_CREDENTIALS = { account: { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'stub-auth-token' } };
+
+  it('a create answered with 2 MB ends in one error that says so, a short status, and one request', async function () {
+    extra = await startTestServer((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.on('error', () => undefined);
+      res.end(`"${'a'.repeat(2 * 1024 * 1024)}"`);
+    });
+    await helper.load(sendNodeModules, stubFlow(extra.url), STUB_CREDENTIALS);
+    const caught = caughtError();
+    helper.getNode('send').receive({ payload: 'x' });
+    const error = await caught;
+    assert.match(error.message, /larger than 1048576 bytes \(1 MB\), so it was not read \(HTTP 201\): the IP Command was created, but it was not sent again/);
+    await waitFor(() => lastStatus('send')?.text === 'failed: invalid-response', 2_000, `a short status: ${lastStatus('send')?.text}`);
+    assert.equal(extra.requests.length, 1);
+  });
+
   describe('create answers without a status (every field of the API schema is nullable)', function () {
     const SID = 'HG0123456789abcdef0123456789abcdef';
     const answers: [string, Record<string, unknown>][] = [
@@ -428,18 +459,7 @@ describe('send nodes', function () {
     for (const [label, answer] of answers) {
       it(`${label}: outputs it, calls done once, shows "created at …", and tracking neither crashes nor fails the message`, async function () {
         extra = await startTestServer((_req, res) => sendJson(res, 201, answer));
-        const flow = [
-          { id: 'tab', type: 'tab', label: 'test' },
-          { id: 'account', type: 'supersim-account', name: 'stub', provider: 'twilio', supersimUrl: extra.url, wirelessUrl: extra.url, tokenUrl: '', callbackBaseUrl: '' },
-          { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '1', payloadType: 'auto', track: true, trackTimeout: 5, wires: [['out'], ['status']] },
-          { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
-          { z: 'tab', x: 100, y: 100, id: 'status', type: 'helper' },
-          { z: 'tab', x: 100, y: 100, id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-          { z: 'tab', x: 100, y: 100, id: 'caught', type: 'helper' },
-          { z: 'tab', x: 100, y: 100, id: 'complete', type: 'complete', scope: ['send'], uncaught: false, wires: [['completed']] },
-          { z: 'tab', x: 100, y: 100, id: 'completed', type: 'helper' },
-        ];
-        await helper.load(sendNodeModules, flow, { account: { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'stub-auth-token' } });
+        await helper.load(sendNodeModules, stubFlow(extra.url), STUB_CREDENTIALS);
         const outputs = collectMessages('out');
         const caught = collectMessages('caught');
         const completed = collectMessages('completed');
