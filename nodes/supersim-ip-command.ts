@@ -12,6 +12,7 @@ export default function register(RED: NodeAPI): void {
       return {
         kind: 'ip',
         userCallbackUrl: params.callbackUrl,
+        sim: params.sim,
         send: (client, trackingCallbackUrl, signal) =>
           client.createIpCommand(
             trackingCallbackUrl && !params.callbackUrl ? { ...params, callbackUrl: trackingCallbackUrl, callbackMethod: 'POST' } : params,

@@ -16,12 +16,14 @@ export default function register(RED: NodeAPI): void {
         return {
           kind: 'sms',
           userCallbackUrl,
+          sim: request.params.sim,
           send: (client, trackingCallbackUrl, signal) => client.createSmsCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
         };
       }
       return {
         kind: 'wireless',
         userCallbackUrl,
+        sim: request.params.sim,
         deliveryReceipt: request.params.deliveryReceiptRequested,
         send: (client, trackingCallbackUrl, signal) => client.createWirelessCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
       };

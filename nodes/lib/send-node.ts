@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ApiError } from '../../src/api';
 import type { IpCommand, SmsCommand, SuperSimClient, WirelessCommand } from '../../src/api';
-import { CommandValidationError } from '../../src/commands';
+import { CommandValidationError, fieldLabel, isCommandStatus } from '../../src/commands';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
@@ -14,6 +14,8 @@ export interface PreparedSend {
   /** The CallbackUrl the user set (node or msg); tracking then polls instead of taking over the URL. */
   userCallbackUrl: string | undefined;
   deliveryReceipt?: boolean;
+  /** The SIM as the user gave it (unique name or SID): the outputs' msg.topic when the message has none. */
+  sim?: string;
   /** Sends it, with the tracking callback URL when the node uses one. */
   send(client: SuperSimClient, trackingCallbackUrl: string | undefined, signal: AbortSignal): Promise<IpCommand | SmsCommand | WirelessCommand>;
 }
@@ -28,9 +30,13 @@ export const MAX_TRACKED_PER_NODE = 1000;
 
 /** A short reason for the node's status: the full message goes to the Catch node. */
 export function shortReason(err: unknown): string {
-  if (err instanceof CommandValidationError) return err.limit !== undefined ? `${err.field} (limit ${err.limit})` : err.field;
+  if (err instanceof CommandValidationError) {
+    const field = fieldLabel(err.field);
+    return err.limit !== undefined ? `${field} (limit ${err.limit})` : field;
+  }
   if (err instanceof ApiError) {
-    if (err.status !== undefined) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
+    // A 2xx that could not be read is no refusal: "HTTP 201" in red would read as one.
+    if (err.status !== undefined && err.status >= 300) return err.code !== undefined ? `HTTP ${err.status} (${err.code})` : `HTTP ${err.status}`;
     return err.networkCode ? `${err.kind} ${err.networkCode}` : err.kind;
   }
   return err instanceof Error ? err.name : 'error';
@@ -38,6 +44,20 @@ export function shortReason(err: unknown): string {
 
 function timeOfDay(date: Date): string {
   return date.toTimeString().slice(0, 8);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** The API's schema makes every field nullable: only a non-empty string is a status to show. */
+interface CommandState {
+  status?: unknown;
+  error_code?: unknown;
+}
+
+function hasTopic(msg: NodeMessage): boolean {
+  return msg.topic !== undefined && msg.topic !== null && msg.topic !== '';
 }
 
 /**
@@ -84,47 +104,85 @@ export function setUpSendNode(
     status.show(current);
   };
 
-  async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
-    if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
-    const client = accountNode.account.client;
-    const prepared = prepare(msg);
-    const trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
-    const mode = prepared.userCallbackUrl === undefined && accountNode.trackingCallbackUrl() !== undefined ? 'callback' : 'poll';
-    const trackingUrl = tracker && mode === 'callback' ? accountNode.trackingCallbackUrl() : undefined;
+  /** What the node shows for a command's latest known state: created, a status and when, or why it failed. */
+  const outcomeOf = (resource: unknown, at: Date): NodeStatus => {
+    const state: CommandState = typeof resource === 'object' && resource !== null ? resource : {};
+    const time = timeOfDay(at);
+    if (state.status === 'failed' && state.error_code !== undefined && state.error_code !== null && state.error_code !== '') {
+      return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: String(state.error_code) }) };
+    }
+    if (state.status === 'failed') return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.ok`, { status: 'failed', time }) };
+    if (typeof state.status !== 'string' || state.status === '') return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.created`, { time }) };
+    return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: state.status, time }) };
+  };
 
-    const resource = await prepared.send(client, trackingUrl, stopping.signal);
-    msg.payload = resource;
-    send([msg, null]);
-    const at = new Date();
-    showOutcome(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: String(resource.status), time: timeOfDay(at) }) }));
-    done();
+  /** Resolves once the message is done; it rejects only for a failure after done(), never to be reported as the message's. */
+  async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
+    let prepared: PreparedSend;
+    let resource: IpCommand | SmsCommand | WirelessCommand;
+    let trackingTemplate: NodeMessage | undefined;
+    let mode: 'callback' | 'poll';
+    try {
+      if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
+      const client = accountNode.account.client;
+      prepared = prepare(msg);
+      // The collapsed Debug line shows the topic: whose command it is, unless the flow chose a topic.
+      if (!hasTopic(msg) && prepared.sim !== undefined) msg.topic = prepared.sim;
+      trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
+      mode = prepared.userCallbackUrl === undefined && accountNode.trackingCallbackUrl() !== undefined ? 'callback' : 'poll';
+      const trackingUrl = tracker && mode === 'callback' ? accountNode.trackingCallbackUrl() : undefined;
+      resource = await prepared.send(client, trackingUrl, stopping.signal);
+    } catch (err) {
+      const error = asError(err);
+      showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) }));
+      done(error);
+      return;
+    }
+
+    // The command exists from here on: the message is done exactly once and never as a failure, since
+    // a Catch node that resends failed messages would send the command twice.
+    try {
+      msg.payload = resource;
+      send([msg, null]);
+    } finally {
+      const at = new Date();
+      showOutcome(() => outcomeOf(resource, at));
+      done();
+    }
 
     if (tracker && trackingTemplate) {
+      const template = trackingTemplate;
+      const state = resource as { sid?: unknown; status?: unknown };
+      if (typeof state.sid !== 'string' || state.sid === '' || !isCommandStatus(state.status)) {
+        node.warn(RED._(`${type}.errors.tracking-unreadable`, { sid: typeof state.sid === 'string' && state.sid !== '' ? state.sid : '?' }));
+        return;
+      }
+      const sid = state.sid;
       const started = tracker.track({
         kind: prepared.kind,
-        resource,
+        resource: { ...resource, sid, status: state.status },
         mode,
         timeoutMs: trackTimeoutMs,
         deliveryReceipt: prepared.deliveryReceipt,
         onUpdate: (update) => {
-          const out = RED.util.cloneMessage(trackingTemplate);
+          const out = RED.util.cloneMessage(template);
           out.payload = update.resource;
           send([null, out]);
+          const at = new Date();
+          showOutcome(() => outcomeOf(update.resource, at));
         },
         onEnd: (reason, error) => {
-          if (reason === 'error') node.warn(RED._(`${type}.errors.tracking-failed`, { sid: resource.sid, message: error?.message ?? '' }));
-          if (reason === 'timeout') node.log(RED._(`${type}.errors.tracking-timeout`, { sid: resource.sid }));
+          if (reason === 'error') node.warn(RED._(`${type}.errors.tracking-failed`, { sid, message: error?.message ?? '' }));
+          if (reason === 'timeout') node.log(RED._(`${type}.errors.tracking-timeout`, { sid }));
         },
       });
-      if (!started) node.warn(RED._(`${type}.errors.tracking-skipped`, { sid: resource.sid, limit: MAX_TRACKED_PER_NODE }));
+      if (!started) node.warn(RED._(`${type}.errors.tracking-skipped`, { sid, limit: MAX_TRACKED_PER_NODE }));
     }
   }
 
   node.on('input', (msg, send, done) => {
     const work = handle(msg, send, done).catch((err: unknown) => {
-      const error = err instanceof Error ? err : new Error(String(err));
-      showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) }));
-      done(error);
+      node.warn(RED._(`${type}.errors.after-send`, { message: asError(err).message }));
     });
     const entry = work.finally(() => {
       inFlight.delete(entry);

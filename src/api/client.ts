@@ -2,7 +2,7 @@ import type * as Undici from 'undici';
 import type { Dispatcher, Pool } from 'undici';
 import { BasicAuthenticator, TokenCache } from './auth';
 import type { Authenticator } from './auth';
-import { ApiError, SecretRedactor, classifyNetworkError, readErrorBody } from './errors';
+import { ApiError, SecretRedactor, capitalised, classifyNetworkError, credentialFields, readErrorBody, wordsFor } from './errors';
 import type { ApiErrorKind, Effect, NetworkFailure } from './errors';
 import { AcquireAbortedError, ConcurrencyLimiter, LimiterClosedError, QueueFullError } from './limiter';
 import { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDelay } from './retry';
@@ -23,6 +23,7 @@ import type {
   UpdateFleetParams,
   WirelessCommand,
 } from './types';
+import { MAX_URL_CHARS, trimTrailing } from '../shared/text';
 
 export const DEFAULT_URLS: Readonly<Record<Provider, { supersimUrl: string; wirelessUrl: string; tokenUrl?: string }>> = {
   kore: {
@@ -99,6 +100,8 @@ interface RequestSpec {
   authenticate: boolean;
   /** Cancels the call while it waits (queue, retry pause); never a request already on the wire. */
   signal?: AbortSignal;
+  /** What a 404 says is missing, in words: "SIM thermostat", "Fleet HF…". */
+  subject?: string;
 }
 
 export interface CallOptions {
@@ -136,6 +139,15 @@ function undici(): typeof Undici {
 }
 const MAX_ERROR_SNIPPET = 200;
 
+/** Answers longer than this are not read: no documented answer comes near it, and memory stays bounded. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The largest PageSize each list endpoint documents (Super SIM OpenAPI; the Programmable Wireless
+ * Command docs say 100 where its OpenAPI says 1000, so the stricter one).
+ */
+export const MAX_PAGE_SIZE = { ipCommands: 100, smsCommands: 1000, wirelessCommands: 100 } as const;
+
 /**
  * One client per account: one connection pool, one token cache, one queue, shared by every node that
  * uses the account. It never sends a create twice unless the server cannot have acted on the first
@@ -161,7 +173,7 @@ export class SuperSimClient {
   constructor(options: SuperSimClientOptions) {
     const provider = options.provider;
     if (provider !== 'kore' && provider !== 'twilio') {
-      throw new ClientConfigError('provider', `provider must be "kore" or "twilio"; got ${JSON.stringify(provider)}`);
+      throw new ClientConfigError('provider', `The Provider must be KORE Wireless or Twilio; got ${JSON.stringify(provider)}`);
     }
     this.provider = provider;
     const defaults = DEFAULT_URLS[provider];
@@ -234,7 +246,7 @@ export class SuperSimClient {
   // ---- Super SIM IP Commands ------------------------------------------------------------------
 
   createIpCommand(params: CreateIpCommandParams, options: CallOptions = {}): Promise<IpCommand> {
-    return this.#create<IpCommand>('createIpCommand', 'supersim', '/v1/IpCommands', {
+    return this.#create<IpCommand>('createIpCommand', 'supersim', '/v1/IpCommands', `SIM ${params.sim}`, {
       Sim: params.sim,
       Payload: params.payload,
       DevicePort: params.devicePort,
@@ -245,7 +257,7 @@ export class SuperSimClient {
   }
 
   fetchIpCommand(sid: string, options: CallOptions = {}): Promise<IpCommand> {
-    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`, undefined, options.signal);
+    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`, undefined, options.signal, `IP Command ${sid}`);
   }
 
   listIpCommands(filter: ListIpCommandsFilter = {}): AsyncIterableIterator<IpCommand> {
@@ -254,14 +266,14 @@ export class SuperSimClient {
       SimIccid: filter.simIccid,
       Status: filter.status,
       Direction: filter.direction,
-      PageSize: filter.pageSize,
+      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.ipCommands, filter.pageSize),
     });
   }
 
   // ---- Super SIM SMS Commands -----------------------------------------------------------------
 
   createSmsCommand(params: CreateSmsCommandParams, options: CallOptions = {}): Promise<SmsCommand> {
-    return this.#create<SmsCommand>('createSmsCommand', 'supersim', '/v1/SmsCommands', {
+    return this.#create<SmsCommand>('createSmsCommand', 'supersim', '/v1/SmsCommands', `SIM ${params.sim}`, {
       Sim: params.sim,
       Payload: params.payload,
       CallbackUrl: params.callbackUrl,
@@ -270,7 +282,7 @@ export class SuperSimClient {
   }
 
   fetchSmsCommand(sid: string, options: CallOptions = {}): Promise<SmsCommand> {
-    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`, undefined, options.signal);
+    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`, undefined, options.signal, `SMS Command ${sid}`);
   }
 
   listSmsCommands(filter: ListSmsCommandsFilter = {}): AsyncIterableIterator<SmsCommand> {
@@ -278,14 +290,14 @@ export class SuperSimClient {
       Sim: filter.sim,
       Status: filter.status,
       Direction: filter.direction,
-      PageSize: filter.pageSize,
+      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.smsCommands, filter.pageSize),
     });
   }
 
   // ---- Programmable Wireless Commands ---------------------------------------------------------
 
   createWirelessCommand(params: CreateWirelessCommandParams, options: CallOptions = {}): Promise<WirelessCommand> {
-    return this.#create<WirelessCommand>('createWirelessCommand', 'wireless', '/v1/Commands', {
+    return this.#create<WirelessCommand>('createWirelessCommand', 'wireless', '/v1/Commands', `SIM ${params.sim}`, {
       Command: params.command,
       Sim: params.sim,
       CommandMode: params.commandMode,
@@ -297,7 +309,7 @@ export class SuperSimClient {
   }
 
   fetchWirelessCommand(sid: string, options: CallOptions = {}): Promise<WirelessCommand> {
-    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`, undefined, options.signal);
+    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`, undefined, options.signal, `Wireless Command ${sid}`);
   }
 
   listWirelessCommands(filter: ListWirelessCommandsFilter = {}): AsyncIterableIterator<WirelessCommand> {
@@ -306,7 +318,7 @@ export class SuperSimClient {
       Status: filter.status,
       Direction: filter.direction,
       Transport: filter.transport,
-      PageSize: filter.pageSize,
+      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.wirelessCommands, filter.pageSize),
     });
   }
 
@@ -316,6 +328,7 @@ export class SuperSimClient {
       method: 'DELETE',
       api: 'wireless',
       path: `/v1/Commands/${encodeSegment(sid)}`,
+      subject: `Wireless Command ${sid}`,
       // A second DELETE could only answer 404 for a command the first one removed: not worth hiding.
       idempotent: false,
       expectBody: false,
@@ -326,7 +339,7 @@ export class SuperSimClient {
   // ---- Fleets ---------------------------------------------------------------------------------
 
   fetchFleet(sidOrUniqueName: string): Promise<Fleet> {
-    return this.#read<Fleet>('fetchFleet', 'supersim', `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`);
+    return this.#read<Fleet>('fetchFleet', 'supersim', `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`, undefined, undefined, `Fleet ${sidOrUniqueName}`);
   }
 
   updateFleet(sidOrUniqueName: string, params: UpdateFleetParams): Promise<Fleet> {
@@ -335,6 +348,7 @@ export class SuperSimClient {
       method: 'POST',
       api: 'supersim',
       path: `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`,
+      subject: `Fleet ${sidOrUniqueName}`,
       form: {
         IpCommandsUrl: params.ipCommandsUrl,
         IpCommandsMethod: params.ipCommandsMethod,
@@ -403,12 +417,12 @@ export class SuperSimClient {
   // ---- the one request path -------------------------------------------------------------------
 
   /** Creates are the requests never sent twice once they may have reached the server. */
-  #create<T>(operation: string, api: Api, path: string, form: Record<string, FormValue>, options: CallOptions): Promise<T> {
-    return this.#call<T>({ operation, method: 'POST', api, path, form, idempotent: false, expectBody: true, authenticate: true, signal: options.signal });
+  #create<T>(operation: string, api: Api, path: string, subject: string, form: Record<string, FormValue>, options: CallOptions): Promise<T> {
+    return this.#call<T>({ operation, method: 'POST', api, path, form, idempotent: false, expectBody: true, authenticate: true, signal: options.signal, subject });
   }
 
-  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>, signal?: AbortSignal): Promise<T> {
-    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true, signal });
+  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>, signal?: AbortSignal, subject?: string): Promise<T> {
+    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true, signal, subject });
   }
 
   async *#list<T>(operation: string, api: Api, path: string, key: string, query: Record<string, FormValue>): AsyncIterableIterator<T> {
@@ -416,7 +430,7 @@ export class SuperSimClient {
     for (;;) {
       const items = page[key];
       if (!Array.isArray(items)) {
-        throw this.#error(`${operation}: the answer has no "${key}" list`, 'invalid-response', { operation, method: 'GET', path }, 'done', 1);
+        throw this.#error(`The provider's answer to ${wordsFor(operation).doing} has no "${key}" list: check the ${this.#urlField(api)} of the account node`, 'invalid-response', { operation, method: 'GET', path }, 'done', 1);
       }
       for (const item of items) yield item as T;
       const meta = page.meta as Partial<ListMeta> | undefined;
@@ -436,11 +450,11 @@ export class SuperSimClient {
     try {
       url = new URL(nextPageUrl);
     } catch {
-      throw this.#error(`${operation}: the next page URL is not a URL`, 'invalid-response', { operation, method: 'GET', path: '' }, 'done', 1);
+      throw this.#error(`The provider's answer to ${wordsFor(operation).doing} links to a next page that is not a URL`, 'invalid-response', { operation, method: 'GET', path: '' }, 'done', 1);
     }
     if (url.origin !== endpoint.origin || !url.pathname.startsWith(endpoint.basePath + '/')) {
       throw this.#error(
-        `${operation}: the next page URL points outside the configured API (${endpoint.origin}${endpoint.basePath}); not followed`,
+        `The provider's answer to ${wordsFor(operation).doing} links to a next page outside the configured API (${endpoint.origin}${endpoint.basePath}); not followed`,
         'invalid-response',
         { operation, method: 'GET', path: url.pathname },
         'done',
@@ -459,8 +473,8 @@ export class SuperSimClient {
       if (err instanceof AcquireAbortedError) throw this.#cancelledError(spec, 0);
       if (err instanceof QueueFullError) {
         throw this.#error(
-          `${spec.operation} not sent: ${this.#limiter.maxQueue} requests are already waiting for this account ` +
-            `(${this.#limiter.inFlight} in flight). Slow the flow down (e.g. a delay node in rate-limit mode) or raise maxQueue.`,
+          `Too many messages at once: ${this.#limiter.maxQueue} requests are already waiting for this account ` +
+            `(${this.#limiter.inFlight} in flight), so ${wordsFor(spec.operation).doing} was not sent. Slow the flow down (e.g. a delay node in rate-limit mode).`,
           'queue-full',
           spec,
           'none',
@@ -515,14 +529,19 @@ export class SuperSimClient {
           return await this.#readSuccess<T>(spec, response);
         } catch (err) {
           if (err instanceof ApiError) throw err;
+          // The same request would bring the same oversized answer: not worth a retry.
+          if (err instanceof AnswerTooLargeError) throw this.#tooLargeError(spec, status, attempts);
           const failure = classifyNetworkError(err);
           if (spec.idempotent && attempts < this.#retry.maxAttempts && !this.#closed) {
             await this.#pause(spec, attempts, backoffDelay(attempts, this.#retry));
             continue;
           }
+          const words = wordsFor(spec.operation);
           throw this.#error(
-            `${spec.operation}: the server accepted the request (HTTP ${status}) but ${failure.description} while reading its answer` +
-              (spec.idempotent ? '' : '; it was not sent again, so check before resending'),
+            spec.idempotent || words.acted === undefined
+              ? `The provider's answer to ${words.doing} could not be read (HTTP ${status}): ${failure.description}`
+              : `${capitalised(words.acted)} (HTTP ${status}), but its answer could not be read: ${failure.description}. ` +
+                  'It was not sent again (no duplicates): check the command list before resending',
             failure.timeout ? 'timeout' : 'network',
             spec,
             'done',
@@ -532,7 +551,11 @@ export class SuperSimClient {
         }
       }
 
-      const errorBody = await readBodyText(response).catch(() => '');
+      let errorBodyTooLarge = false;
+      const errorBody = await readCapped(response).catch((err: unknown) => {
+        errorBodyTooLarge = err instanceof AnswerTooLargeError;
+        return '';
+      });
       if (status === 401 && spec.authenticate && !reauthenticated && this.#auth.invalidate(authorization)) {
         // The token went stale (expired early, revoked): the server did nothing, so one more try is safe.
         reauthenticated = true;
@@ -545,7 +568,7 @@ export class SuperSimClient {
         await this.#pause(spec, attempts, retryDelay(attempts, retryAfterMs, this.#retry));
         continue;
       }
-      throw this.#httpError(spec, status, errorBody, attempts, response.headers['retry-after']);
+      throw this.#httpError(spec, status, errorBodyTooLarge ? undefined : errorBody, attempts, response.headers['retry-after']);
     }
   }
 
@@ -567,7 +590,7 @@ export class SuperSimClient {
       const cause = err instanceof ApiError ? err : undefined;
       // The request itself never left: the token is missing, so nothing was sent.
       throw new ApiError(
-        `${spec.operation} not sent: could not get an access token: ${cause ? cause.message : 'unknown error'}`,
+        `${withoutFullStop(cause ? cause.message : 'Could not get an access token')}. Nothing was sent: ${wordsFor(spec.operation).doing} needs an access token first.`,
         {
           kind: cause?.kind === 'api' ? 'auth' : (cause?.kind ?? 'auth'),
           operation: spec.operation,
@@ -599,7 +622,7 @@ export class SuperSimClient {
       authenticate: false,
     });
     if (typeof answer.access_token !== 'string' || answer.access_token === '' || typeof answer.expires_in !== 'number') {
-      throw this.#error('fetchToken: the token endpoint answered without access_token and expires_in', 'invalid-response', { operation: 'fetchToken', method: 'POST', path: '' }, 'done', 1);
+      throw this.#error('The token endpoint answered without access_token and expires_in: check the Token URL of the account node', 'invalid-response', { operation: 'fetchToken', method: 'POST', path: '' }, 'done', 1);
     }
     return answer as TokenResponse;
   }
@@ -609,12 +632,15 @@ export class SuperSimClient {
       await response.body.dump();
       return undefined as T;
     }
-    const text = await response.body.text();
+    const text = await readCapped(response);
     try {
       return JSON.parse(text) as T;
     } catch {
+      const words = wordsFor(spec.operation);
+      const acted = spec.idempotent || words.acted === undefined ? '' : ` ${capitalised(words.acted)}, but it was not sent again, so check the command list before resending.`;
       throw this.#error(
-        `${spec.operation}: the server answered HTTP ${response.statusCode} with a body that is not JSON: ${this.#snippet(text)}`,
+        `The provider's answer to ${words.doing} is not JSON (HTTP ${response.statusCode}): check the ${this.#urlField(spec.api)} of the account node.${acted} ` +
+          `The answer began: ${this.#snippet(text)}`,
         'invalid-response',
         spec,
         'done',
@@ -649,7 +675,7 @@ export class SuperSimClient {
 
   #cancelledError(spec: RequestRef, attempts: number): ApiError {
     // Only reached between attempts or in the queue: whatever went out before was refused (429) or never sent.
-    return this.#error(`${spec.operation} cancelled before it was sent`, 'cancelled', spec, 'none', attempts);
+    return this.#error(`${capitalised(wordsFor(spec.operation).doing)} was cancelled before it was sent`, 'cancelled', spec, 'none', attempts);
   }
 
   #assertOpen(operation: string): void {
@@ -659,52 +685,67 @@ export class SuperSimClient {
   }
 
   #closedError(spec: RequestRef, attempts: number, effect: Effect = 'none'): ApiError {
-    const tail = effect === 'none' ? 'it was not sent' : 'it may have reached the server';
-    return this.#error(`${spec.operation} stopped: the account's client was closed (redeploy or shutdown); ${tail}`, 'closed', spec, effect, attempts);
+    const words = wordsFor(spec.operation);
+    const tail = effect === 'none' ? 'it was not sent' : (words.mayHaveActed ?? 'it may have reached the provider');
+    return this.#error(`${capitalised(words.doing)} stopped: the account was closed (redeploy or shutdown); ${tail}`, 'closed', spec, effect, attempts);
   }
 
   #networkError(spec: RequestSpec, failure: NetworkFailure, attempts: number): ApiError {
-    const where = spec.api === 'token' ? (this.tokenUrl as string) : (this.#endpoints[spec.api] as Endpoint).origin;
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    const host = new URL(spec.api === 'token' ? (this.tokenUrl as string) : (this.#endpoints[spec.api] as Endpoint).origin).host;
+    const words = wordsFor(spec.operation);
+    const details = `${failure.description}, ${failure.networkCode}${attempts > 1 ? `, ${attempts} attempts` : ''}`;
+    const broke = failure.timeout ? `${host} did not answer in time` : `the connection to ${host} broke`;
     let message: string;
     let effect: Effect;
     if (failure.beforeWrite) {
       effect = 'none';
-      message = `${spec.operation} not sent: ${failure.description} by ${where} (${failure.networkCode})${tries}. Check the URL and that the host is reachable.`;
-    } else if (spec.idempotent) {
+      // A token request's error is wrapped in one that says nothing was sent.
+      const tail = spec.api === 'token' ? '' : ' Nothing was sent.';
+      message = `Could not reach ${host}: check the ${this.#urlField(spec.api)} of the account node and that the host is reachable (${details}).${tail}`;
+    } else if (spec.idempotent || words.mayHaveActed === undefined) {
       effect = 'unknown';
-      message = `${spec.operation} failed: ${failure.description} (${failure.networkCode}, ${where})${tries}.`;
+      message = `${capitalised(broke)} while ${words.doing} (${details}).`;
     } else {
       effect = 'unknown';
       message =
-        `${spec.operation} failed: ${failure.description} (${failure.networkCode}, ${where}). ` +
-        'The server may have received it, so it was not sent again (no duplicates): check the command list before resending.';
+        `${capitalised(words.mayHaveActed)}: ${broke} after the request was sent (${details}). ` +
+        'It was not sent again (no duplicates): check the command list before resending.';
     }
     return this.#error(message, failure.timeout ? 'timeout' : 'network', spec, effect, attempts, { networkCode: failure.networkCode });
   }
 
-  #httpError(spec: RequestSpec, status: number, bodyText: string, attempts: number, retryAfter: string | string[] | undefined): ApiError {
+  /** `bodyText` undefined: the answer was too large to read. */
+  #httpError(spec: RequestSpec, status: number, bodyText: string | undefined, attempts: number, retryAfter: string | string[] | undefined): ApiError {
     let parsed: ReturnType<typeof readErrorBody> = {};
     try {
-      parsed = readErrorBody(JSON.parse(bodyText));
+      if (bodyText !== undefined) parsed = readErrorBody(JSON.parse(bodyText));
     } catch {
       // Not JSON (a proxy's HTML page, say): the snippet below says what came back.
     }
     const apiMessage = parsed.message !== undefined ? this.#redactor.redact(parsed.message) : undefined;
     const kind: ApiErrorKind = status === 401 || status === 403 || (spec.api === 'token' && status < 500 && status !== 429) ? 'auth' : 'api';
-    const parts = [`HTTP ${status}`];
-    if (parsed.code !== undefined) parts.push(`code ${parsed.code}`);
-    let message = `${spec.operation} failed: ${parts.join(', ')}: ${apiMessage ?? (this.#snippet(bodyText) || 'no message')}`;
-    if (kind === 'auth') {
-      message +=
-        this.provider === 'kore'
-          ? '. Check the Client ID and Client Secret of the account node.'
-          : '. Check the Account SID and Auth Token of the account node.';
+    const words = wordsFor(spec.operation);
+    const codes = parsed.code !== undefined ? `HTTP ${status}, code ${parsed.code}` : `HTTP ${status}`;
+    const urlField = this.#urlField(spec.api);
+    let lead: string;
+    if (spec.api === 'token' && status === 404) {
+      lead = `Nothing answers at the Token URL (${codes}): check the Token URL of the account node`;
+    } else if (kind === 'auth') {
+      lead = `The provider refused the credentials (${codes}): check the ${credentialFields(this.provider)} of the account node`;
+    } else if (status === 404) {
+      lead = spec.subject !== undefined ? `${spec.subject} is not in this account (${codes})` : `The provider found nothing to ${words.todo} (${codes}): check the ${urlField} of the account node`;
     } else if (status === 429) {
-      message += `. Still rate limited after ${attempts} attempts; slow the flow down.`;
-    } else if (status >= 500 && !spec.idempotent) {
-      message += '. The server may have acted on it, so it was not sent again (no duplicates): check before resending.';
+      const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+      lead = `The provider is rate limiting this account (${codes}): ${words.doing} was still refused${tries}, so it was not done. Slow the flow down (e.g. a delay node in rate-limit mode)`;
+    } else if (status >= 500 && !spec.idempotent && words.mayHaveActed !== undefined) {
+      lead = `The provider had an error while ${words.doing} (${codes}), and ${words.mayHaveActed} anyway: it was not sent again (no duplicates), so check the command list before resending`;
+    } else if (status >= 500) {
+      lead = `The provider had an error while ${words.doing} (${codes})${attempts > 1 ? `, still after ${attempts} attempts` : ''}`;
+    } else {
+      lead = `The provider refused to ${words.todo} (${codes})`;
     }
+    const said = apiMessage ?? (bodyText === undefined ? `an answer larger than ${MAX_ANSWER_BYTES} bytes, not read` : this.#snippet(bodyText));
+    let message = said === '' ? `${lead}.` : `${lead}. The provider said: ${said}`;
     const moreInfo = parsed.more_info !== undefined ? this.#redactor.redact(parsed.more_info) : undefined;
     if (moreInfo) message += ` (${moreInfo})`;
     const retryAfterMs = parseRetryAfter(retryAfter);
@@ -717,6 +758,28 @@ export class SuperSimClient {
       moreInfo,
       retryAfterMs,
     });
+  }
+
+  /** A 2xx answer too large to read: the request was done, but what it answered is unknown. */
+  #tooLargeError(spec: RequestSpec, status: number, attempts: number): ApiError {
+    const words = wordsFor(spec.operation);
+    const acted =
+      spec.idempotent || words.acted === undefined
+        ? ''
+        : `: ${words.acted}, but it was not sent again (no duplicates), so check the command list before resending`;
+    return this.#error(
+      `The provider's answer to ${words.doing} is larger than ${MAX_ANSWER_BYTES} bytes (1 MB), so it was not read (HTTP ${status})${acted}. Check the ${this.#urlField(spec.api)} of the account node`,
+      'invalid-response',
+      spec,
+      'done',
+      attempts,
+      { status },
+    );
+  }
+
+  /** The account node's field that holds the URL of an API, by its editor label. */
+  #urlField(api: Api | 'token'): string {
+    return URL_FIELDS[api === 'token' ? 'tokenUrl' : api === 'supersim' ? 'supersimUrl' : 'wirelessUrl'];
   }
 
   #error(
@@ -738,39 +801,55 @@ export class SuperSimClient {
     });
   }
 
+  /** Redacted before it is cut: a secret that straddles the cut would otherwise leak its first characters. */
   #snippet(text: string): string {
-    const oneLine = text.replace(/\s+/g, ' ').trim();
-    const cut = oneLine.length > MAX_ERROR_SNIPPET ? `${oneLine.slice(0, MAX_ERROR_SNIPPET)}…` : oneLine;
-    return this.#redactor.redact(cut);
+    const oneLine = this.#redactor.redact(text).replace(/\s+/g, ' ').trim();
+    return oneLine.length > MAX_ERROR_SNIPPET ? `${oneLine.slice(0, MAX_ERROR_SNIPPET)}…` : oneLine;
   }
 }
 
+/** The account node's URL fields by their editor labels: what an error about one of them names. */
+const URL_FIELDS: Readonly<Record<string, string>> = { supersimUrl: 'Super SIM API URL', wirelessUrl: 'Wireless API URL', tokenUrl: 'Token URL' };
+
 function pickUrl(field: string, value: string | undefined, fallback: string): string {
+  const label = URL_FIELDS[field] ?? field;
   const chosen = value === undefined || value.trim() === '' ? fallback : value.trim();
+  if (chosen.length > MAX_URL_CHARS) {
+    throw new ClientConfigError(field, `The ${label} is ${chosen.length} characters long; at most ${MAX_URL_CHARS} are accepted. Enter the API's base URL, or leave it blank for the provider's own`);
+  }
   let url: URL;
   try {
     url = new URL(chosen);
   } catch {
-    throw new ClientConfigError(field, `${field} must be an absolute http(s) URL; got ${JSON.stringify(chosen)}`);
+    throw new ClientConfigError(field, `The ${label} must be an absolute http:// or https:// URL, or blank for the provider's own; got ${JSON.stringify(chosen)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ClientConfigError(field, `${field} must use http or https; got ${url.protocol}`);
+    throw new ClientConfigError(field, `The ${label} must start with http:// or https://; got ${url.protocol}`);
   }
   if (url.username || url.password) {
     // Credentials belong in the account node's credentials, where they are stored encrypted.
-    throw new ClientConfigError(field, `${field} must not carry a user name or password`);
+    throw new ClientConfigError(field, `The ${label} must not carry a user name or password: enter the credentials in their own fields`);
   }
-  return chosen.replace(/\/+$/, '');
+  return trimTrailing(chosen, '/');
 }
 
 function endpointOf(url: string): Endpoint {
   const parsed = new URL(url);
-  return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
+  return { origin: parsed.origin, basePath: trimTrailing(parsed.pathname, '/') };
 }
 
 function requireCredential(field: string, value: string | undefined, message: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ClientConfigError(field, `${message} (${field} is empty)`);
+  if (typeof value !== 'string' || value.trim() === '') throw new ClientConfigError(field, message);
   return value.trim();
+}
+
+function withoutFullStop(text: string): string {
+  return trimTrailing(text, '.');
+}
+
+/** The caller's page size, never above what the endpoint documents (more is refused or ignored). */
+function pageSizeUpTo(max: number, requested: number | undefined): number | undefined {
+  return requested === undefined ? undefined : Math.min(requested, max);
 }
 
 function encodeSegment(value: string): string {
@@ -792,6 +871,31 @@ function queryString(query: Record<string, FormValue> | undefined): string {
   return text === '' ? '' : `?${text}`;
 }
 
-async function readBodyText(response: Dispatcher.ResponseData): Promise<string> {
-  return response.body.text();
+/** Thrown by readCapped: the answer was longer than MAX_ANSWER_BYTES, and the rest was not read. */
+class AnswerTooLargeError extends Error {
+  override readonly name = 'AnswerTooLargeError';
+}
+
+/**
+ * The body as text, read only up to MAX_ANSWER_BYTES: past it the body is destroyed (the connection
+ * with it) instead of buffering whatever a broken or hostile server keeps sending.
+ */
+async function readCapped(response: Dispatcher.ResponseData): Promise<string> {
+  const body = response.body;
+  const declared = Number(response.headers['content-length']);
+  const tooLarge = (): never => {
+    // Destroying a body mid-read makes undici emit an abort error nobody else listens for.
+    body.on('error', () => undefined);
+    body.destroy();
+    throw new AnswerTooLargeError(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+  };
+  if (declared > MAX_ANSWER_BYTES) tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

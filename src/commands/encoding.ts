@@ -1,6 +1,6 @@
 import { TextDecoder } from 'node:util';
 import type { IncludeSid, IpPayloadType, WirelessCommandMode } from '../api/types.js';
-import { CommandValidationError, describeValue } from './errors.js';
+import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
 import {
   IP_PAYLOAD_MAX_BYTES,
   SUPERSIM_SMS_MAX_CHARS,
@@ -42,7 +42,7 @@ export function isValidBase64(text: string): boolean {
 function notBase64(text: unknown, field: string, hint = ''): CommandValidationError {
   return new CommandValidationError(
     field,
-    `${field} is not valid Base64 (letters, digits, + and /, with "=" padding only at the end and no spaces); got ${describeValue(text)}${hint}`,
+    `${fieldLabel(field)} is not valid Base64 (letters, digits, + and /, with "=" padding only at the end and no spaces); got ${describeValue(text)}${hint}`,
     { limit: 'Base64', actual: typeof text === 'string' ? text : describeValue(text) },
   );
 }
@@ -115,16 +115,17 @@ function textOf(payload: unknown, carrier: Carrier, fromBytes: (bytes: Uint8Arra
 /** The one Base64-and-limit path shared by IP binary and Wireless binary. */
 function binaryOf(payload: unknown, carrier: Carrier, modeField: string): { base64: string; byteLength: number } {
   requirePayload(payload, carrier);
+  const mode = fieldLabel(modeField);
   let bytes: Buffer;
   if (payload instanceof Uint8Array) {
     bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   } else if (typeof payload === 'string') {
-    if (!isValidBase64(payload)) throw notBase64(payload, FIELD, `; with ${modeField} binary a string is read as Base64, so set ${modeField} to text to send it as it is`);
+    if (!isValidBase64(payload)) throw notBase64(payload, FIELD, `; with ${mode} binary a string is read as Base64, so set ${mode} to text to send it as it is`);
     bytes = Buffer.from(payload, 'base64');
   } else {
     throw new CommandValidationError(
       FIELD,
-      `${modeField} binary needs a Buffer or a Base64 string in ${FIELD}; got ${describeValue(payload)}. Set ${modeField} to text to send it as text`,
+      `${mode} binary needs a Buffer or a Base64 string in ${FIELD}; got ${describeValue(payload)}. Set ${mode} to text to send it as text`,
       { limit: 'Buffer or Base64 string', actual: describeValue(payload) },
     );
   }
@@ -150,7 +151,7 @@ export function encodeIpPayload(payload: unknown, payloadType?: 'auto' | 'text' 
     } catch {
       throw new CommandValidationError(
         FIELD,
-        `${FIELD} is a Buffer of ${bytes.length} bytes that is not valid UTF-8 text; set payloadType to binary (or auto) to send it as bytes`,
+        `${FIELD} is a Buffer of ${bytes.length} bytes that is not valid UTF-8 text; set Payload type to binary (or auto) to send it as bytes`,
         { limit: 'UTF-8', actual: bytes.length },
       );
     }
@@ -191,7 +192,7 @@ export function encodeWirelessCommand(
     if (includeSid !== 'none') {
       throw new CommandValidationError(
         'includeSid',
-        `includeSid is "${includeSid}" but commandMode is binary; the API adds the Command's SID to text Commands only, so set includeSid to none`,
+        `Include SID is "${includeSid}" but Command mode is binary; the API adds the Command's SID to text Commands only, so set Include SID to none`,
         { limit: 'none', actual: includeSid },
       );
     }
@@ -203,7 +204,7 @@ export function encodeWirelessCommand(
   const command = textOf(payload, carrier, (bytes) => {
     throw new CommandValidationError(
       FIELD,
-      `${FIELD} is a Buffer of ${bytes.length} bytes but commandMode is text; set commandMode to binary to send bytes ` +
+      `${FIELD} is a Buffer of ${bytes.length} bytes but Command mode is text; set Command mode to binary to send bytes ` +
         `(at most ${WIRELESS_BINARY_MAX_BYTES}), or convert it to a string`,
       { limit: 'text', actual: bytes.length },
     );
@@ -213,7 +214,7 @@ export function encodeWirelessCommand(
     length,
     carrier,
     'characters',
-    includeSid === 'none' ? '' : ` when includeSid is "${includeSid}": the API adds the SIM's SID to the text, and it takes the rest of the ${WIRELESS_TEXT_MAX_CHARS}`,
+    includeSid === 'none' ? '' : ` when Include SID is "${includeSid}": the API adds the SIM's SID to the text, and it takes the rest of the ${WIRELESS_TEXT_MAX_CHARS}`,
   );
   return { command, commandMode, length };
 }

@@ -34,3 +34,20 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'symbol') return 'a symbol';
   return String(value);
 }
+
+/** The send nodes' fields by their editor labels; msg properties ("msg.sim") are named as they are. */
+const FIELD_LABELS: Readonly<Record<string, string>> = {
+  sim: 'SIM',
+  devicePort: 'Device port',
+  payloadType: 'Payload type',
+  callbackUrl: 'Callback URL',
+  callbackMethod: 'Callback method',
+  commandMode: 'Command mode',
+  includeSid: 'Include SID',
+  api: 'API',
+};
+
+/** How a message names a field: users see labels in the editor, never the property names behind them. */
+export function fieldLabel(field: string): string {
+  return FIELD_LABELS[field] ?? field;
+}

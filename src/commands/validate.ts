@@ -1,5 +1,5 @@
 import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../api/types.js';
-import { CommandValidationError, describeValue } from './errors.js';
+import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
 import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from './limits.js';
 
 export const SIM_SID_PATTERN = /^(HS|DE)[0-9a-fA-F]{32}$/;
@@ -26,20 +26,20 @@ export function validateSimReference(value: unknown, field = 'sim'): string {
   let text: string;
   if (typeof value === 'string') text = value.trim();
   else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
-  else throw new CommandValidationError(field, `${field} must be ${hint}; got ${describeValue(value)}`, { limit: 'SID or unique name', actual: describeValue(value) });
+  else throw new CommandValidationError(field, `${fieldLabel(field)} must be ${hint}; got ${describeValue(value)}`, { limit: 'SID or unique name', actual: describeValue(value) });
 
   if (text === '') {
-    throw new CommandValidationError(field, `${field} is blank; set it to ${hint}`, { limit: 'SID or unique name', actual: 0 });
+    throw new CommandValidationError(field, `${fieldLabel(field)} is blank; set it to ${hint}`, { limit: 'SID or unique name', actual: 0 });
   }
   if (text.length > SIM_NAME_MAX_CHARS) {
     throw new CommandValidationError(
       field,
-      `${field} is ${text.length} characters; a SIM SID is 34 and a unique name at most ${SIM_NAME_MAX_CHARS}`,
+      `${fieldLabel(field)} is ${text.length} characters; a SIM SID is 34 and a unique name at most ${SIM_NAME_MAX_CHARS}`,
       { limit: SIM_NAME_MAX_CHARS, actual: text.length },
     );
   }
   if (FORBIDDEN_IN_NAME.test(text)) {
-    throw new CommandValidationError(field, `${field} must not contain "/" or control characters; got ${describeValue(text)}`, {
+    throw new CommandValidationError(field, `${fieldLabel(field)} must not contain "/" or control characters; got ${describeValue(text)}`, {
       limit: 'no "/" or control characters',
       actual: text,
     });
@@ -53,7 +53,7 @@ export function validateSimReference(value: unknown, field = 'sim'): string {
   if (looksLikeSid) {
     throw new CommandValidationError(
       field,
-      `${field} ${describeValue(text)} looks like a SIM SID but is malformed: a SID needs exactly 32 hex digits (0-9, a-f) after ${text.slice(0, 2)}; ` +
+      `${fieldLabel(field)} ${describeValue(text)} looks like a SIM SID but is malformed: a SID needs exactly 32 hex digits (0-9, a-f) after ${text.slice(0, 2)}; ` +
         `it has ${rest.length} characters${/^[0-9a-fA-F]+$/.test(rest) ? '' : ', not all of them hex digits'}`,
       { limit: 32, actual: text },
     );
@@ -68,7 +68,7 @@ export function validateDevicePort(value: unknown, field = 'devicePort'): number
   if (Number.isInteger(port) && port >= DEVICE_PORT_MIN && port <= DEVICE_PORT_MAX) return port;
   throw new CommandValidationError(
     field,
-    `${field} must be a whole number from ${DEVICE_PORT_MIN} to ${DEVICE_PORT_MAX}; got ${describeValue(value)}`,
+    `${fieldLabel(field)} must be a whole number from ${DEVICE_PORT_MIN} to ${DEVICE_PORT_MAX}; got ${describeValue(value)}`,
     { limit: `${DEVICE_PORT_MIN}-${DEVICE_PORT_MAX}`, actual: typeof value === 'number' || typeof value === 'string' ? value : describeValue(value) },
   );
 }
@@ -81,7 +81,7 @@ export function validateCallbackUrl(value: unknown, field = 'callbackUrl'): stri
   if (protocol === 'http:' || protocol === 'https:') return text;
   throw new CommandValidationError(
     field,
-    `${field} must be an absolute http:// or https:// URL the provider can reach; got ${describeValue(value)}`,
+    `${fieldLabel(field)} must be an absolute http:// or https:// URL the provider can reach; got ${describeValue(value)}`,
     { limit: 'absolute http(s) URL', actual: typeof value === 'string' ? value : describeValue(value) },
   );
 }
@@ -97,7 +97,7 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
   const match = typeof value === 'string' ? allowed.find((option) => option.toLowerCase() === value.trim().toLowerCase()) : undefined;
   if (match !== undefined) return match;
   const list = allowed.join(', ');
-  throw new CommandValidationError(field, `${field} must be one of ${list}; got ${describeValue(value)}`, {
+  throw new CommandValidationError(field, `${fieldLabel(field)} must be one of ${list}; got ${describeValue(value)}`, {
     limit: list,
     actual: typeof value === 'string' ? value : describeValue(value),
   });

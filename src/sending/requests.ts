@@ -86,7 +86,7 @@ export function buildSmsCommandRequest(settings: SmsCommandSettings, msg: SendMe
   const callback = callbackOf(settings, msg);
   const api = settings.api === undefined || settings.api === '' ? 'supersim' : settings.api;
   if (api !== 'supersim' && api !== 'wireless') {
-    throw new CommandValidationError('api', `api must be "supersim" or "wireless"; got ${JSON.stringify(api)}`, { limit: 'supersim|wireless', actual: String(api) });
+    throw new CommandValidationError('api', `API must be Super SIM or Programmable Wireless; got ${JSON.stringify(api)}`, { limit: 'supersim|wireless', actual: String(api) });
   }
   if (api === 'supersim') {
     return { api: 'supersim', params: { sim, payload: encodeSupersimSmsPayload(msg.payload), ...callback } };

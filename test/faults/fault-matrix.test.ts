@@ -27,8 +27,8 @@ const FAST_RETRY: Partial<RetryOptions> = { baseDelayMs: 40, maxDelayMs: 200 };
 const RETRY_AFTER = '1';
 
 /** The message of an error that admits the API may hold the command: the user must check before resending. */
-const MAY_HAVE_REACHED = /may have (acted|received|reached)|accepted the request/;
-const NOT_SENT = /not sent/;
+const MAY_HAVE_REACHED = /may have been created|was created \(HTTP \d+\)/;
+const NOT_SENT = /Nothing was sent/;
 
 interface SendNodeKind {
   label: string;
@@ -152,57 +152,57 @@ const CASES: FaultCase[] = [
     name: '429 past the retries',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: Infinity }, { kind: 'status', status: 429, retryAfter: RETRY_AFTER }),
-    expect: { outputs: 0, errors: MESSAGES, lingers: true, errorPattern: /HTTP 429.*rate limited after 4 attempts/ },
+    expect: { outputs: 0, errors: MESSAGES, lingers: true, errorPattern: /The provider is rate limiting this account \(HTTP 429.*still refused after 4 attempts/ },
   },
   {
     name: '500',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'status', status: 500 }),
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /HTTP 500.*may have acted/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /HTTP 500[,)].*may have been created anyway: it was not sent again/ },
   },
   {
     name: '503',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'status', status: 503, retryAfter: RETRY_AFTER }),
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /HTTP 503.*may have acted/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /HTTP 503[,)].*may have been created anyway: it was not sent again/ },
   },
   {
     name: 'connection reset before the API acts',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'reset', when: 'before' }),
     // The request was written: the client cannot tell this from a reset after, so it must not resend.
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /may have received it/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 0, errorPattern: /may have been created: the connection to .* broke after the request was sent.*not sent again/ },
   },
   {
     name: 'connection reset after the API acted',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'reset', when: 'after' }),
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /may have received it/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /may have been created: the connection to .* broke after the request was sent.*not sent again/ },
   },
   {
     name: 'slow headers (past the headers timeout)',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'delay', ms: 3 * FAST_TIMEOUTS.headersMs, phase: 'headers' }),
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /UND_ERR_HEADERS_TIMEOUT.*may have received it/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /may have been created: .* did not answer in time after the request was sent.*UND_ERR_HEADERS_TIMEOUT.*not sent again/ },
   },
   {
     name: 'slow body (past the body timeout)',
     warmUp: true,
     inject: ({ sim, kind }) => sim.faults.add({ target: kind.target, method: 'POST', times: 2 }, { kind: 'delay', ms: 3 * FAST_TIMEOUTS.bodyMs, phase: 'body' }),
-    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /accepted the request \(HTTP 201\).*stalled.*check before resending/ },
+    expect: { outputs: MESSAGES - 2, errors: 2, createdButFailed: 2, errorPattern: /was created \(HTTP 201\), but its answer could not be read: .*stalled.*check the command list before resending/ },
   },
   {
     name: 'token endpoint 500',
     warmUp: false,
     // Every try of the one token request the messages share.
     inject: ({ sim }) => sim.faults.add({ target: 'token', times: DEFAULT_RETRY.maxAttempts }, { kind: 'status', status: 500 }),
-    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, tokenRequests: DEFAULT_RETRY.maxAttempts + 1, errorPattern: /not sent: could not get an access token.*HTTP 500/ },
+    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, tokenRequests: DEFAULT_RETRY.maxAttempts + 1, errorPattern: /The provider had an error while getting an access token \(HTTP 500.*Nothing was sent: .* needs an access token first/ },
   },
   {
     name: 'token endpoint timeout',
     warmUp: false,
     inject: ({ sim }) => sim.faults.add({ target: 'token', times: DEFAULT_RETRY.maxAttempts }, { kind: 'hang' }),
-    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, tokenRequests: DEFAULT_RETRY.maxAttempts + 1, errorPattern: /not sent: could not get an access token.*no answer came in time/ },
+    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, tokenRequests: DEFAULT_RETRY.maxAttempts + 1, errorPattern: /did not answer in time while getting an access token.*Nothing was sent: .* needs an access token first/ },
   },
   {
     name: 'expired token (401)',
@@ -217,7 +217,7 @@ const CASES: FaultCase[] = [
     gated: true,
     inject: () => undefined,
     heal: async ({ gate, sim }) => (gate as Gate).open(sim.port),
-    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, errorPattern: /not sent: the connection was refused.*ECONNREFUSED/ },
+    expect: { outputs: 0, errors: MESSAGES, createdButFailed: 0, errorPattern: /Could not reach .*: check the (Super SIM|Wireless) API URL.*ECONNREFUSED.*Nothing was sent/ },
   },
   {
     name: 'simulator down, then back',

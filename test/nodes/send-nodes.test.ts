@@ -1,13 +1,31 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SinonSpy } from 'sinon';
 import { Simulator } from '../../src/simulator';
 import type { SimulatorMode } from '../../src/simulator';
-import { accountFor, collectMessages, helper, nextMessage, sendNodeModules, serveHttpNode, waitFor } from '../support/flows';
-import { startTestServer } from '../support/net';
+import { accountFor, collectMessages, helper, nextMessage, sendNodeModules as untranslatedModules, serveHttpNode, waitFor } from '../support/flows';
+import type { NodeAPI } from '../../nodes/lib/red';
+import { sendJson, startTestServer } from '../support/net';
 import type { TestServer } from '../support/net';
 
 const IP_POST = '/supersim/v1/IpCommands';
 const SMS_POST = '/supersim/v1/SmsCommands';
 const WIRELESS_POST = '/wireless/v1/Commands';
+
+/**
+ * The test helper's RED._ answers the key itself; statuses are checked as users read them, so the
+ * nodes get a RED._ that reads the en-US catalogues the way Node-RED does.
+ */
+function translate(key: string, substitutions: Record<string, unknown> = {}): string {
+  const [file] = key.split('.');
+  let entry: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${file}.json`), 'utf8'));
+  for (const part of key.split('.')) entry = (entry as Record<string, unknown> | undefined)?.[part];
+  if (typeof entry !== 'string') return key;
+  return entry.replace(/__(\w+)__/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
+}
+
+const sendNodeModules = untranslatedModules.map((register) => (RED: NodeAPI) => register(Object.create(RED, { _: { value: translate } }) as NodeAPI));
 
 interface CaughtError {
   message: string;
@@ -37,6 +55,35 @@ function ipNode(overrides: Record<string, unknown> = {}): Record<string, unknown
 function smsNode(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 'supersim-sms-command', api: 'supersim', sim: 'thermostat', commandMode: 'text', includeSid: 'none', deliveryReceipt: true, ...overrides };
 }
+
+interface ShownStatus {
+  fill?: string;
+  shape?: string;
+  text?: string;
+}
+
+function statusCalls(id: string): ShownStatus[] {
+  const node = helper.getNode(id);
+  return (node.status as unknown as SinonSpy)
+    .getCalls()
+    .filter((c) => c.thisValue === node)
+    .map((c) => c.args[0] as ShownStatus);
+}
+
+function lastStatus(id: string): ShownStatus | undefined {
+  return statusCalls(id).at(-1);
+}
+
+/** Log lines of one node at a level (Node-RED: 20 error, 30 warn). */
+function logLines(id: string, level: number): string[] {
+  return helper
+    .log()
+    .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
+    .filter((entry) => entry.id === id && entry.level === level)
+    .map((entry) => String(entry.msg));
+}
+
+const TIME = '\\d\\d:\\d\\d:\\d\\d';
 
 async function caughtError(): Promise<CaughtError> {
   const msg = await nextMessage('caught');
@@ -153,7 +200,7 @@ describe('send nodes', function () {
       const localChecks: [string, Record<string, unknown>, Record<string, unknown>, RegExp][] = [
         ['no SIM', { sim: '' }, { payload: 'x' }, /msg\.sim/],
         ['a port of 0', { devicePort: '' }, { payload: 'x', devicePort: 0 }, /devicePort.*1.*65535/],
-        ['a port of 65536', { devicePort: '65536' }, { payload: 'x' }, /devicePort.*1.*65535/],
+        ['a port of 65536', { devicePort: '65536' }, { payload: 'x' }, /Device port.*1.*65535/],
         ['an empty payload', {}, { payload: '' }, /payload.*empty/],
         ['1301 bytes', {}, { payload: 'é'.repeat(650) + 'a' }, /1301 bytes.*1300/],
         ['invalid Base64', { payloadType: 'binary' }, { payload: 'not base64!' }, /Base64/],
@@ -171,6 +218,15 @@ describe('send nodes', function () {
         });
       }
 
+      it('a local refusal’s status names the field by its editor label, as the form does', async function () {
+        const { flow, credentials } = sendFlow(sim, ipNode({ devicePort: '65536' }));
+        await helper.load(sendNodeModules, flow, credentials);
+        const caught = caughtError();
+        helper.getNode('send').receive({ payload: 'x' });
+        await caught;
+        await waitFor(() => lastStatus('send')?.text === 'failed: Device port (limit 1-65535)', 2_000, `the status to name Device port: ${lastStatus('send')?.text}`);
+      });
+
       it('an API error reaches the Catch node with the HTTP status, the API code and message', async function () {
         const { flow, credentials } = sendFlow(sim, ipNode({ sim: 'nobody' }));
         await helper.load(sendNodeModules, flow, credentials);
@@ -181,6 +237,8 @@ describe('send nodes', function () {
         assert.match(error.message, /20404/);
         assert.match(error.message, /not found/i);
         assert.equal(error.code, 20404);
+        // The Debug sidebar shows the start of it: what to fix comes first.
+        assert.match(error.message, /^ApiError: SIM nobody is not in this account \(HTTP 404, code 20404\)\. The provider said: /);
       });
 
       it('tracks delivery by polling: queued → sent, and failed with its error code for a detached device', async function () {
@@ -191,15 +249,42 @@ describe('send nodes', function () {
         const sent = await sentUpdate;
         assert.equal((sent.payload as Record<string, unknown>).status, 'sent');
         assert.equal(sent.topic, 'kept', 'status messages keep the input message’s properties');
+        // The node's status follows the command instead of saying "queued" for ever.
+        await waitFor(() => new RegExp(`^sent at ${TIME}$`).test(String(lastStatus('send')?.text)), 2_000, 'the status to say sent');
+        assert.equal(lastStatus('send')?.fill, 'green');
         await helper.unload();
 
         const detached = sendFlow(sim, ipNode({ sim: 'parked', track: true, trackTimeout: 10 }));
         await helper.load(sendNodeModules, detached.flow, detached.credentials);
         const failedUpdate = nextMessage('status', 5_000);
         helper.getNode('send').receive({ payload: 'ping' });
-        const failed = (await failedUpdate).payload as Record<string, unknown>;
+        const failedMsg = await failedUpdate;
+        const failed = failedMsg.payload as Record<string, unknown>;
         assert.equal(failed.status, 'failed');
         assert.equal(failed.error_code, 32001);
+        assert.equal(failedMsg.topic, 'parked', 'output 2 carries the SIM as its topic');
+        await waitFor(() => lastStatus('send')?.text === 'failed: 32001', 2_000, 'the status to say failed: 32001');
+        assert.equal(lastStatus('send')?.fill, 'red');
+      });
+
+      it('sets msg.topic to the SIM as given on both outputs when the message has none, and keeps a topic the flow set', async function () {
+        const { flow, credentials } = sendFlow(sim, ipNode({ sim: '', track: true, trackTimeout: 10 }));
+        await helper.load(sendNodeModules, flow, credentials);
+        const sid = sim.sim('tracker').sid;
+        const outputs = collectMessages('out');
+        const updates = collectMessages('status');
+        const send = helper.getNode('send');
+        send.receive({ payload: 'a', sim: 'thermostat' });
+        send.receive({ payload: 'b', sim: sid });
+        send.receive({ payload: 'c', sim: 'thermostat', topic: 'mine' });
+        await waitFor(() => outputs.length === 3 && updates.length === 3, 5_000, 'three outputs and three updates');
+        const topicOf = (messages: Record<string, unknown>[], payload: string) =>
+          messages.find((m) => (m.payload as Record<string, unknown>).payload === payload)?.topic;
+        for (const messages of [outputs, updates]) {
+          assert.equal(topicOf(messages, 'a'), 'thermostat');
+          assert.equal(topicOf(messages, 'b'), sid);
+          assert.equal(topicOf(messages, 'c'), 'mine');
+        }
       });
 
       it('tracks delivery by callback through the account’s route when callbackBaseUrl is set', async function () {
@@ -211,6 +296,7 @@ describe('send nodes', function () {
           helper.getNode('send').receive({ payload: 'ping' });
           const resource = (await update).payload as Record<string, unknown>;
           assert.equal(resource.status, 'sent');
+          await waitFor(() => new RegExp(`^sent at ${TIME}$`).test(String(lastStatus('send')?.text)), 2_000, 'the status to say sent');
           assert.ok(sim.stats.callbacks.sent >= 1, 'the simulator called back');
           const created = sim.ipCommands()[0];
           assert.equal(resource.sid, created.sid);
@@ -248,7 +334,9 @@ describe('send nodes', function () {
         await helper.load(sendNodeModules, flow, credentials);
         const out = nextMessage('out');
         helper.getNode('send').receive({ payload: Buffer.from([1, 2, 3]) });
-        const resource = (await out).payload as Record<string, unknown>;
+        const msg = await out;
+        assert.equal(msg.topic, 'meter', 'the SIM is the topic when the message has none');
+        const resource = msg.payload as Record<string, unknown>;
         assert.match(String(resource.sid), /^DC[0-9a-f]{32}$/i);
         assert.equal(resource.command, 'AQID');
         assert.equal(resource.command_mode, 'binary');
@@ -275,7 +363,7 @@ describe('send nodes', function () {
         ['a Buffer for Super SIM', {}, { payload: Buffer.from('hi') }, /text only/],
         ['141 binary bytes', { api: 'wireless', sim: 'meter', commandMode: 'binary' }, { payload: Buffer.alloc(141) }, /141 bytes.*140/],
         ['161 wireless characters', { api: 'wireless', sim: 'meter' }, { payload: 'x'.repeat(161) }, /161 characters.*160/],
-        ['includeSid with binary', { api: 'wireless', sim: 'meter', commandMode: 'binary', includeSid: 'start' }, { payload: Buffer.from('x') }, /includeSid/],
+        ['includeSid with binary', { api: 'wireless', sim: 'meter', commandMode: 'binary', includeSid: 'start' }, { payload: Buffer.from('x') }, /^CommandValidationError: Include SID is "start" but Command mode is binary/],
       ];
       for (const [label, node, msg, pattern] of localChecks) {
         it(`refuses ${label} locally, naming the field and limit, and sends nothing`, async function () {
@@ -297,6 +385,8 @@ describe('send nodes', function () {
         const seen = updates.map((m) => (m.payload as Record<string, unknown>).status);
         assert.equal(seen[seen.length - 1], 'delivered');
         assert.ok(!seen.includes('queued'), 'only changes are reported');
+        await waitFor(() => new RegExp(`^delivered at ${TIME}$`).test(String(lastStatus('send')?.text)), 2_000, 'the status to say delivered');
+        assert.equal(updates.at(-1)?.topic, 'thermostat');
         await helper.unload();
 
         const parked = sendFlow(sim, smsNode({ sim: 'parked', track: true, trackTimeout: 15 }));
@@ -319,6 +409,7 @@ describe('send nodes', function () {
             updates.map((m) => (m.payload as Record<string, unknown>).status),
             ['sent', 'delivered'],
           );
+          await waitFor(() => new RegExp(`^delivered at ${TIME}$`).test(String(lastStatus('send')?.text)), 2_000, 'the status to say delivered');
           const created = sim.smsCommands()[0];
           assert.equal(sim.stats.count('GET', `${SMS_POST}/${created.sid}`), 0, 'no polling was needed');
         } finally {
@@ -327,6 +418,65 @@ describe('send nodes', function () {
       });
     });
   }
+
+  /** A tracking IP Command node on a Twilio account whose API is `url`, with Catch and Complete nodes. */
+  function stubFlow(url: string): Record<string, unknown>[] {
+    return [
+      { id: 'tab', type: 'tab', label: 'test' },
+      { id: 'account', type: 'supersim-account', name: 'stub', provider: 'twilio', supersimUrl: url, wirelessUrl: url, tokenUrl: '', callbackBaseUrl: '' },
+      { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '1', payloadType: 'auto', track: true, trackTimeout: 5, wires: [['out'], ['status']] },
+      { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'status', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { z: 'tab', x: 100, y: 100, id: 'caught', type: 'helper' },
+      { z: 'tab', x: 100, y: 100, id: 'complete', type: 'complete', scope: ['send'], uncaught: false, wires: [['completed']] },
+      { z: 'tab', x: 100, y: 100, id: 'completed', type: 'helper' },
+    ];
+  }
+  const STUB_CREDENTIALS = { account: { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'stub-auth-token' } };
+
+  it('a create answered with 2 MB ends in one error that says so, a short status, and one request', async function () {
+    extra = await startTestServer((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.on('error', () => undefined);
+      res.end(`"${'a'.repeat(2 * 1024 * 1024)}"`);
+    });
+    await helper.load(sendNodeModules, stubFlow(extra.url), STUB_CREDENTIALS);
+    const caught = caughtError();
+    helper.getNode('send').receive({ payload: 'x' });
+    const error = await caught;
+    assert.match(error.message, /larger than 1048576 bytes \(1 MB\), so it was not read \(HTTP 201\): the IP Command was created, but it was not sent again/);
+    await waitFor(() => lastStatus('send')?.text === 'failed: invalid-response', 2_000, `a short status: ${lastStatus('send')?.text}`);
+    assert.equal(extra.requests.length, 1);
+  });
+
+  describe('create answers without a status (every field of the API schema is nullable)', function () {
+    const SID = 'HG0123456789abcdef0123456789abcdef';
+    const answers: [string, Record<string, unknown>][] = [
+      ['only a sid', { sid: SID }],
+      ['nulls everywhere', { sid: SID, account_sid: null, sim_sid: null, status: null, direction: null, device_port: null, payload: null, date_created: null, url: null }],
+    ];
+    for (const [label, answer] of answers) {
+      it(`${label}: outputs it, calls done once, shows "created at …", and tracking neither crashes nor fails the message`, async function () {
+        extra = await startTestServer((_req, res) => sendJson(res, 201, answer));
+        await helper.load(sendNodeModules, stubFlow(extra.url), STUB_CREDENTIALS);
+        const outputs = collectMessages('out');
+        const caught = collectMessages('caught');
+        const completed = collectMessages('completed');
+        helper.getNode('send').receive({ payload: 'x' });
+        await waitFor(() => outputs.length === 1 && completed.length === 1, 3_000, 'the output and its completion');
+        await waitFor(() => new RegExp(`^created at ${TIME}$`).test(String(lastStatus('send')?.text)), 2_000, 'the created status');
+        assert.equal(lastStatus('send')?.fill, 'green');
+        assert.deepEqual(outputs[0].payload, answer);
+        assert.equal(extra.requests.length, 1);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(completed.length, 1, 'done was called once');
+        assert.equal(caught.length, 0, 'nothing reported the sent command as failed');
+        assert.ok(statusCalls('send').every((s) => s.fill !== 'red'), 'never a red status');
+        assert.ok(logLines('send', 30).some((line) => line.includes(SID) && /cannot be followed/.test(line)), `a warning says why it is not followed: ${logLines('send', 30).join()}`);
+      });
+    }
+  });
 
   describe('one account, many nodes', function () {
     it('two send nodes on one KORE account make one token request between them', async function () {
@@ -359,7 +509,7 @@ describe('send nodes', function () {
       await helper.load(sendNodeModules, flow, {});
       const caught = caughtError();
       helper.getNode('send').receive({ payload: 'x' });
-      assert.match((await caught).message, /no-account/);
+      assert.match((await caught).message, /No Super SIM account is selected/);
     });
   });
 });

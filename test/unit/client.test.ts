@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
+import type { ServerResponse } from 'node:http';
 import sinon from 'sinon';
 import { ApiError, SuperSimClient, ClientConfigError } from '../../src/api';
 import type { SuperSimClientOptions } from '../../src/api';
@@ -136,6 +137,9 @@ describe('SuperSimClient', function () {
         assert.equal(err.effect, 'none');
         assert.ok(err.apiMessage && err.message.includes(err.apiMessage));
         assert.ok(err.moreInfo && err.moreInfo.startsWith('https://'));
+        // What the user can act on comes first, the provider's own words after it.
+        assert.ok(err.message.startsWith('SIM no-such-sim is not in this account (HTTP 404, code 20404). The provider said: '), err.message);
+        assert.ok(err.message.endsWith(`(${err.moreInfo})`));
       });
 
       it('verifies the credentials, and says when they are wrong', async function () {
@@ -146,6 +150,8 @@ describe('SuperSimClient', function () {
         assert.equal(err.kind, 'auth');
         assert.equal(err.status, 401);
         assert.match(err.message, mode === 'kore' ? /Client ID and Client Secret/ : /Account SID and Auth Token/);
+        assert.match(err.message, /^The provider refused the credentials \(HTTP 401, code 20003\): check the /);
+        assert.doesNotMatch(err.message, /verifyCredentials|fetchToken/);
       });
 
       it('a 429 with Retry-After is waited out and retried; one command is created', async function () {
@@ -270,7 +276,9 @@ describe('SuperSimClient', function () {
       assert.equal(err.kind, 'auth');
       assert.equal(err.effect, 'none');
       assert.equal(err.operation, 'createIpCommand');
-      assert.match(err.message, /not sent: could not get an access token/);
+      assert.match(err.message, /^The provider refused the credentials \(HTTP 401, code 20003\): check the Client ID and Client Secret of the account node\. The provider said: /);
+      assert.match(err.message, /Nothing was sent: creating the IP Command needs an access token first\.$/);
+      assert.doesNotMatch(err.message, /fetchToken|createIpCommand/);
       assert.equal(sim.stats.count('POST', IP_PATH), 0);
     });
   });
@@ -310,7 +318,7 @@ describe('SuperSimClient', function () {
       assert.equal(err.networkCode, 'ECONNREFUSED');
       assert.equal(err.effect, 'none');
       assert.equal(err.attempts, 3);
-      assert.match(err.message, /not sent: the connection was refused/);
+      assert.match(err.message, /^Could not reach 127\.0\.0\.1:\d+: check the Super SIM API URL of the account node .*\(the connection was refused, ECONNREFUSED, 3 attempts\)\. Nothing was sent\.$/);
     });
 
     it('a full queue fails at once with a clear error', async function () {
@@ -385,6 +393,139 @@ describe('SuperSimClient', function () {
         () => new SuperSimClient({ provider: 'twilio', accountSid: 'AC1', authToken: 't', supersimUrl: 'https://user:pw@host' }),
         (err: unknown) => err instanceof ClientConfigError && err.field === 'supersimUrl',
       );
+    });
+  });
+
+  describe('hardening', function () {
+    const twilioOptions = { provider: 'twilio', accountSid: 'AC1', authToken: 'twilio-auth-token-value', retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } } as const;
+    const TWO_MB = 2 * 1024 * 1024;
+    const OPERATION_NAMES = /createIpCommand|createSmsCommand|fetchToken|verifyCredentials|fetchFleet|listIpCommands/;
+
+    /** Writes `bytes` of a JSON string in 64 KiB chunks, with or without announcing the length first. */
+    function sendHuge(res: ServerResponse, status: number, bytes: number, announce: boolean): void {
+      res.writeHead(status, { 'content-type': 'application/json', ...(announce ? { 'content-length': String(bytes) } : {}) });
+      res.on('error', () => undefined);
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      let left = bytes - 2;
+      res.write('"');
+      const more = (): void => {
+        while (left > 0 && !res.destroyed) {
+          const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+          left -= part.length;
+          if (!res.write(part)) return void res.once('drain', more);
+        }
+        if (!res.destroyed) res.end('"');
+      };
+      more();
+    }
+
+    it('refuses a URL over 2048 characters, naming the field by its label, and trims trailing slashes', function () {
+      const long = `https://api.example.com/${'/'.repeat(40_000)}`;
+      assert.throws(
+        () => new SuperSimClient({ ...twilioOptions, supersimUrl: long }),
+        (err: unknown) =>
+          err instanceof ClientConfigError && err.field === 'supersimUrl' && /^The Super SIM API URL is 40024 characters long; at most 2048/.test(err.message),
+      );
+      assert.throws(
+        () => new SuperSimClient({ ...twilioOptions, wirelessUrl: `https://x.example/${'a'.repeat(2100)}` }),
+        (err: unknown) => err instanceof ClientConfigError && err.field === 'wirelessUrl' && err.message.includes('Wireless API URL'),
+      );
+      const trimmed = new SuperSimClient({ ...twilioOptions, supersimUrl: `https://api.example.com/base${'/'.repeat(1_000)}` });
+      assert.equal(trimmed.supersimUrl, 'https://api.example.com/base');
+    });
+
+    it('configuration errors name fields by their editor labels, never by option names', function () {
+      const cases: [Partial<SuperSimClientOptions>, RegExp][] = [
+        [{ supersimUrl: 'ftp://x' }, /^The Super SIM API URL must start with http:\/\/ or https:\/\//],
+        [{ wirelessUrl: 'not a url' }, /^The Wireless API URL must be an absolute/],
+        [{ supersimUrl: 'https://user:pw@host' }, /^The Super SIM API URL must not carry a user name or password/],
+      ];
+      for (const [options, pattern] of cases) {
+        assert.throws(
+          () => new SuperSimClient({ ...twilioOptions, ...options }),
+          (err: unknown) => err instanceof ClientConfigError && pattern.test(err.message) && !/supersimUrl|wirelessUrl|tokenUrl/.test(err.message),
+        );
+      }
+      assert.throws(
+        () => new SuperSimClient({ provider: 'kore', clientId: 'id', clientSecret: 'secret-value', tokenUrl: 'mailto:x' }),
+        (err: unknown) => err instanceof ClientConfigError && err.field === 'tokenUrl' && /^The Token URL must start with http/.test(err.message),
+      );
+    });
+
+    it('caps PageSize at each list endpoint’s documented maximum', async function () {
+      extraServer = await startTestServer((req, res) => {
+        const key = req.url?.includes('/IpCommands') ? 'ip_commands' : req.url?.includes('/SmsCommands') ? 'sms_commands' : 'commands';
+        sendJson(res, 200, { [key]: [], meta: { key, next_page_url: null } });
+      });
+      client = new SuperSimClient({ ...twilioOptions, supersimUrl: extraServer.url, wirelessUrl: `${extraServer.url}/wireless` });
+      await collect(client.listIpCommands({ pageSize: 5000 }));
+      await collect(client.listSmsCommands({ pageSize: 5000 }));
+      await collect(client.listWirelessCommands({ pageSize: 5000 }));
+      await collect(client.listSmsCommands({ pageSize: 20 }));
+      const sizes = extraServer.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('PageSize'));
+      assert.deepEqual(sizes, ['100', '1000', '100', '20']);
+    });
+
+    it('redacts an error body before cutting it, so a secret across the cut leaks no prefix', async function () {
+      // The snippet keeps 200 characters: the token starts at 190 and ends past the cut.
+      extraServer = await startTestServer((_req, res) => {
+        res.writeHead(400, { 'content-type': 'text/html' });
+        res.end(`${'x'.repeat(190)}twilio-auth-token-value${'y'.repeat(100)}`);
+      });
+      client = new SuperSimClient({ ...twilioOptions, supersimUrl: extraServer.url });
+      const err = await rejection(client.createIpCommand({ sim: 'thermostat', payload: 'x', devicePort: 1 }));
+      assert.equal(err.status, 400);
+      assert.ok(!err.message.includes('twilio-aut'), err.message);
+      assert.match(err.message, /\[redacted\]/);
+    });
+
+    for (const announce of [true, false]) {
+      const how = announce ? 'with a Content-Length' : 'chunked';
+      it(`a create answered with 2 MB (${how}) fails with a clear error, effect done, and is not sent again`, async function () {
+        extraServer = await startTestServer((_req, res) => sendHuge(res, 201, TWO_MB, announce));
+        client = new SuperSimClient({ ...twilioOptions, supersimUrl: extraServer.url });
+        const err = await rejection(client.createIpCommand({ sim: 'thermostat', payload: 'x', devicePort: 1 }));
+        assert.equal(err.kind, 'invalid-response');
+        assert.equal(err.effect, 'done');
+        assert.equal(err.status, 201);
+        assert.match(err.message, /^The provider's answer to creating the IP Command is larger than 1048576 bytes \(1 MB\), so it was not read/);
+        assert.match(err.message, /the IP Command was created, but it was not sent again/);
+        assert.equal(extraServer.requests.length, 1);
+      });
+    }
+
+    it('an error answer of 2 MB, and a token answer of 2 MB, end in errors that say so', async function () {
+      extraServer = await startTestServer((req, res) => sendHuge(res, req.url === '/token' ? 200 : 400, TWO_MB, false));
+      client = new SuperSimClient({ ...twilioOptions, supersimUrl: extraServer.url });
+      const err = await rejection(client.fetchIpCommand('HG00000000000000000000000000000000'));
+      assert.equal(err.status, 400);
+      assert.match(err.message, /The provider said: an answer larger than 1048576 bytes, not read/);
+      await client.destroy();
+      const before = extraServer.requests.length;
+
+      client = new SuperSimClient({ provider: 'kore', clientId: 'id', clientSecret: 'secret-value', supersimUrl: extraServer.url, tokenUrl: `${extraServer.url}/token`, retry: { maxAttempts: 1 } });
+      const tokenErr = await rejection(client.createIpCommand({ sim: 'thermostat', payload: 'x', devicePort: 1 }));
+      assert.equal(tokenErr.effect, 'none');
+      assert.match(tokenErr.message, /^The provider's answer to getting an access token is larger than 1048576 bytes/);
+      assert.match(tokenErr.message, /Nothing was sent: creating the IP Command needs an access token first/);
+      assert.deepEqual(extraServer.requests.slice(before).map((r) => r.url), ['/token'], 'only the token was asked for');
+    });
+
+    it('error messages lead with what to do and never name internal operations', async function () {
+      sim = await Simulator.start({ mode: 'twilio', sims: [{ uniqueName: 'thermostat' }] });
+      client = clientFor(sim, { retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 } });
+      sim.faults.add({ target: 'ipCommands', method: 'POST', times: 1 }, { kind: 'status', status: 500 });
+      const serverError = await rejection(client.createIpCommand({ sim: 'thermostat', payload: 'x', devicePort: 1 }));
+      assert.match(serverError.message, /^The provider had an error while creating the IP Command \(HTTP 500[,)].*the IP Command may have been created anyway: it was not sent again/);
+      sim.faults.add({ target: 'ipCommands', method: 'POST', times: 2 }, { kind: 'status', status: 429 });
+      const limited = await rejection(client.createIpCommand({ sim: 'thermostat', payload: 'x', devicePort: 1 }));
+      assert.match(limited.message, /^The provider is rate limiting this account \(HTTP 429[,)].*still refused after 2 attempts/);
+      const missing = await rejection(client.fetchSmsCommand('HC00000000000000000000000000000000'));
+      assert.match(missing.message, /^SMS Command HC0+ is not in this account \(HTTP 404, code 20404\)/);
+      const fleet = await rejection(client.fetchFleet('nope'));
+      assert.match(fleet.message, /^Fleet nope is not in this account/);
+      for (const err of [serverError, limited, missing, fleet]) assert.doesNotMatch(err.message, OPERATION_NAMES);
+      assert.equal(serverError.operation, 'createIpCommand', 'the operation stays a property for flows');
     });
   });
 

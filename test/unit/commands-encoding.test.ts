@@ -60,7 +60,7 @@ describe('commands: encodeIpPayload', () => {
       field: 'payload',
       limit: 'UTF-8',
       actual: 3,
-      mentions: ['3 bytes', 'UTF-8', 'payloadType to binary'],
+      mentions: ['3 bytes', 'UTF-8', 'Payload type to binary'],
     });
   });
 
@@ -72,7 +72,7 @@ describe('commands: encodeIpPayload', () => {
 
   it('binary rejects a string that is not Base64, suggesting payloadType text', () => {
     for (const bad of ['a', '@@@@', 'aGk=x', 'aG k=', 'aGk===', 'hello world']) {
-      assertRejects(() => encodeIpPayload(bad, 'binary'), { field: 'payload', limit: 'Base64', actual: bad, mentions: ['Base64', 'payloadType to text'] });
+      assertRejects(() => encodeIpPayload(bad, 'binary'), { field: 'payload', limit: 'Base64', actual: bad, mentions: ['Base64', 'Payload type to text'] });
     }
   });
 
@@ -211,14 +211,14 @@ describe('commands: encodeWirelessCommand', () => {
         field: 'payload',
         limit: 128,
         actual: 129,
-        mentions: ['129 characters', 'at most 128 characters', `includeSid is "${includeSid}"`, 'SID', '160'],
+        mentions: ['129 characters', 'at most 128 characters', `Include SID is "${includeSid}"`, 'SID', '160'],
       });
       assertRejects(() => encodeWirelessCommand('a'.repeat(160), { commandMode: 'text', includeSid }), { field: 'payload', limit: 128, actual: 160 });
     });
   }
 
   it('text rejects a Buffer, suggesting commandMode binary', () => {
-    assertRejects(() => encodeWirelessCommand(Buffer.from([1, 2, 3]), {}), { field: 'payload', limit: 'text', actual: 3, mentions: ['3 bytes', 'commandMode to binary', '140'] });
+    assertRejects(() => encodeWirelessCommand(Buffer.from([1, 2, 3]), {}), { field: 'payload', limit: 'text', actual: 3, mentions: ['3 bytes', 'Command mode to binary', '140'] });
   });
 
   it('binary sends a Buffer or Base64 string as canonical Base64', () => {
@@ -240,8 +240,8 @@ describe('commands: encodeWirelessCommand', () => {
   });
 
   it('binary rejects invalid Base64 and objects, suggesting commandMode text', () => {
-    assertRejects(() => encodeWirelessCommand('aGk===', { commandMode: 'binary' }), { field: 'payload', limit: 'Base64', actual: 'aGk===', mentions: ['commandMode to text'] });
-    assertRejects(() => encodeWirelessCommand({ a: 1 }, { commandMode: 'binary' }), { field: 'payload', mentions: ['commandMode binary needs a Buffer or a Base64 string'] });
+    assertRejects(() => encodeWirelessCommand('aGk===', { commandMode: 'binary' }), { field: 'payload', limit: 'Base64', actual: 'aGk===', mentions: ['Command mode to text'] });
+    assertRejects(() => encodeWirelessCommand({ a: 1 }, { commandMode: 'binary' }), { field: 'payload', mentions: ['Command mode binary needs a Buffer or a Base64 string'] });
   });
 
   for (const includeSid of ['start', 'end'] as const) {
@@ -250,7 +250,7 @@ describe('commands: encodeWirelessCommand', () => {
         field: 'includeSid',
         limit: 'none',
         actual: includeSid,
-        mentions: [`includeSid is "${includeSid}"`, 'binary', 'set includeSid to none'],
+        mentions: [`Include SID is "${includeSid}"`, 'binary', 'set Include SID to none'],
       });
     });
   }

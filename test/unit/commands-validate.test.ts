@@ -62,13 +62,13 @@ describe('commands: validateSimReference', () => {
 
   it('rejects blank values', () => {
     for (const blank of ['', '   ', '\t']) {
-      assertRejects(() => validateSimReference(blank), { field: 'sim', actual: 0, mentions: ['sim', 'blank', 'unique name'] });
+      assertRejects(() => validateSimReference(blank), { field: 'sim', actual: 0, mentions: ['SIM', 'blank', 'unique name'] });
     }
   });
 
   it('rejects what is not a string', () => {
     for (const value of [undefined, null, {}, true, Number.NaN, Number.POSITIVE_INFINITY]) {
-      assertRejects(() => validateSimReference(value), { field: 'sim', mentions: ['sim', 'SID'] });
+      assertRejects(() => validateSimReference(value), { field: 'sim', mentions: ['SIM', 'SID'] });
     }
   });
 
@@ -118,7 +118,7 @@ describe('commands: validateDevicePort', () => {
 
   it('rejects text, fractions and non-numbers with the exact wording users see', () => {
     const err = assertRejects(() => validateDevicePort('abc'), { field: 'devicePort', limit: '1-65535', actual: 'abc' });
-    assert.equal(err.message, 'devicePort must be a whole number from 1 to 65535; got "abc"');
+    assert.equal(err.message, 'Device port must be a whole number from 1 to 65535; got "abc"');
     for (const bad of [1.5, '1.5', '', '  ', Number.NaN, null, undefined, '-1', '1e3', '0x50', true, [80]]) {
       assertRejects(() => validateDevicePort(bad), { field: 'devicePort', limit: '1-65535' });
     }
@@ -141,7 +141,7 @@ describe('commands: validateCallbackUrl', () => {
 
   it('rejects relative URLs, other schemes and non-strings', () => {
     for (const bad of ['/supersim/cb', 'nodered.example.com/cb', 'ftp://example.com/cb', 'mailto:ops@example.com', 'http//x', 42]) {
-      assertRejects(() => validateCallbackUrl(bad), { field: 'callbackUrl', limit: 'absolute http(s) URL', mentions: ['callbackUrl', 'http'] });
+      assertRejects(() => validateCallbackUrl(bad), { field: 'callbackUrl', limit: 'absolute http(s) URL', mentions: ['Callback URL', 'http'] });
     }
     assertRejects(() => validateCallbackUrl('ftp://example.com/cb'), { field: 'callbackUrl', actual: 'ftp://example.com/cb', mentions: ['"ftp://example.com/cb"'] });
   });
