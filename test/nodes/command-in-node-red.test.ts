@@ -112,8 +112,9 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
     assert.match(((await admin.json()) as { message: string }).message, /not deployed/);
   });
 
-  it('refuses command-in at paths the admin API serves (/flows, /auth/token, /settings, /) with a node error; logging in and deploying still work', async function () {
-    const reserved = ['/flows', '/auth/token', '/settings', '/'];
+  it('refuses command-in at paths the admin API serves (/flows, /auth/token, /settings, /, nodes’ admin routes) with a node error; logging in and deploying still work', async function () {
+    // The editor's own paths, then routes read off the admin app's router: this package's and a core node's.
+    const reserved = ['/flows', '/auth/token', '/settings', '/', '/supersim-account/test', '/inject/some-node'];
     const atAdminPaths = reserved.map((url, index) => ({ id: `reserved${index}`, type: 'supersim-command-in', z: 'tab', x: 100, y: 200 + 40 * index, name: '', account: 'acc', url, wires: [[], []] }));
     await deployFlows(nodeRed, [...flows, ...atAdminPaths], CREDENTIALS);
     const errors = (): string[] => nodeRed.logs().split('\n').filter((line) => line.includes('[error]') && line.includes('Cannot listen at'));
@@ -124,6 +125,7 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
       assert.ok(line, `a node error for ${url}\n${nodeRed.logs()}`);
       assert.match(line, new RegExp(`Cannot listen at ${url.replace(/\//g, '\\/')}: Node-RED's editor and admin API serve that path`));
     }
+    assert.match(errors().find((entry) => entry.includes('reserved5')) ?? '', /\(the route \/inject\/:id\)/);
 
     // The editor's own requests reach Node-RED, not a webhook: a new login, a second deploy, the editor page.
     const token = await adminToken(nodeRed, 'admin', TEST_PASSWORD);
