@@ -28,8 +28,8 @@ export interface AppLike {
 }
 
 /**
- * What the editor and the admin API serve in Node-RED 4 and 5 (@node-red/editor-api), relative to
- * httpAdminRoot. Express mounts them as sub-apps, and a mounted app's routes cannot be read from its
+ * What the editor and the admin API serve in Node-RED 4 and 5 (@node-red/editor-api, and the
+ * /editor-libs of its later releases), relative to httpAdminRoot. Express mounts them as sub-apps, and a mounted app's routes cannot be read from its
  * parent's router, so they are named here: each entry stands for itself and everything under it.
  */
 export const EDITOR_PATHS: readonly string[] = [
@@ -38,6 +38,7 @@ export const EDITOR_PATHS: readonly string[] = [
   '/context',
   '/credentials',
   '/diagnostics',
+  '/editor-libs',
   '/favicon.ico',
   '/flow',
   '/flows',
