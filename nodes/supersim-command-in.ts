@@ -1,5 +1,5 @@
 import type { Application, Request, Response } from 'express';
-import type { CallbackRequest } from '../src/callbacks';
+import type { CallbackRequest, RefusalKind } from '../src/callbacks';
 import {
   FleetSetupError,
   IdempotencyShelf,
@@ -15,7 +15,7 @@ import {
   webhookPathProblem,
   webhookServerPath,
 } from '../src/receiving';
-import type { AppLike, FleetAccount, FleetAnswer, Received, RefusalStatus } from '../src/receiving';
+import type { AppLike, FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving';
 import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
 import type { RouteAnswer } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
@@ -38,7 +38,7 @@ const REFUSAL_KEYS: Readonly<Record<RefusalStatus, string>> = {
 };
 
 /** Refusals whose status says what to change, rather than only what was refused. */
-const ADVICE_KEYS: Readonly<Record<NonNullable<Extract<Received, { outcome: 'refused' }>['refusal']>, string>> = {
+const ADVICE_KEYS: Readonly<Record<RefusalKind, string>> = {
   'unsigned-get': 'supersim-command-in.refusal.unsigned-get',
 };
 
@@ -102,7 +102,7 @@ export default function register(RED: NodeAPI): void {
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
 
-    const refuse = (status: RefusalStatus, reason: string, advice?: keyof typeof ADVICE_KEYS): void => {
+    const refuse = (status: RefusalStatus, reason: string, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
       shown.show(() => ({
         fill: 'red',

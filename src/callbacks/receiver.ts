@@ -31,9 +31,12 @@ export interface ReceiverResult {
   /** false only for KORE callbacks accepted without a webhook secret. */
   verified?: boolean;
   reason?: string;
-  /** Set on a 403 the sender can do something about: a GET to a KORE account, which cannot be verified. */
-  refusal?: 'unsigned-get';
+  /** Set on a 403 the sender can do something about. */
+  refusal?: RefusalKind;
 }
+
+/** 403s with advice of their own. `unsigned-get`: a GET to a KORE account with a webhook secret, which cannot be verified. */
+export type RefusalKind = 'unsigned-get';
 
 /**
  * KORE's signature covers neither the query string nor anything else a GET carries, so one signed GET

@@ -1,4 +1,4 @@
-import type { CallbackReceiver, CallbackRequest, CommandEvent, ReceiverResult } from '../callbacks';
+import type { CallbackReceiver, CallbackRequest, CommandEvent, RefusalKind } from '../callbacks';
 import { messageOf } from './message';
 import type { RoutedMessage } from './message';
 
@@ -16,8 +16,8 @@ export type Received =
       reason: string;
       /** What the sender is told. */
       answer: string;
-      /** A refusal with its own advice for the owner (see ReceiverResult). */
-      refusal?: ReceiverResult['refusal'];
+      /** A refusal with advice of its own for the owner. */
+      refusal?: RefusalKind;
     };
 
 /**
