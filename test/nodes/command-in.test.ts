@@ -446,6 +446,20 @@ describe('supersim-command-in', function () {
       await waitFor(() => /^refused 400 \(malformed\)/.test(String(statusCalls('in').at(-1)?.text)), 2_000, 'the 400 in the status');
     });
 
+    it('takes no request whose path is past the URL length limit as its own, however it ends: 404 and nothing emitted for it', async function () {
+      const s = sim as Simulator;
+      await load(s);
+      const fromDevices = collectMessages('fromDevices');
+      // Trailing slashes do not make another path, but 3000 of them make a path no route can have.
+      const long = signedRequest(s, server.url, 'POST', `${HOOK}${'/'.repeat(3000)}`, fromDeviceParams(s));
+      const answer = await send(server.url, long);
+      assert.equal(answer.status, 404, answer.text);
+      const short = await send(server.url, signedRequest(s, server.url, 'POST', `${HOOK}${'/'.repeat(3)}`, fromDeviceParams(s)));
+      assert.equal(short.status, 200, `a few trailing slashes still reach the node: ${short.text}`);
+      await quietly();
+      assert.equal(fromDevices.length, 1, 'only the short one was emitted');
+    });
+
     it('answers 2xx before the flow runs: the answer arrives while the message is still being handled downstream', async function () {
       let openGate!: () => void;
       gate.arrived = [];
