@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import express from 'express';
 import type { SinonSpy } from 'sinon';
 import { Agent, request } from 'undici';
 import type { SmsCommand } from '../../src/api';
@@ -535,6 +536,39 @@ describe('supersim-command-in', function () {
         assert.equal(status?.shape, 'ring', id);
         assert.equal((await call(server.url, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded' }, 'x=1')).status, 404, `${id} has no route`);
       }
+    });
+
+    it('at a path the admin API serves on the same server: a node error, a red status and no route', async function () {
+      const s = sim as Simulator;
+      // As Node-RED mounts them with httpAdminRoot and httpNodeRoot both "/" (the helper keeps them apart).
+      const shareOneServer = (RED: NodeAPI): void => {
+        const server = express();
+        server.use('/', RED.httpAdmin);
+        server.use('/', RED.httpNode);
+      };
+      const base = flowOf(s);
+      const flow = [
+        ...base.flow,
+        { z: 'tab', x: 100, y: 100, id: 'atFlows', type: 'supersim-command-in', name: '', account: 'account', url: '/flows', wires: [[], []] },
+        { z: 'tab', x: 100, y: 100, id: 'atFleet', type: 'supersim-command-in', name: '', account: 'account', url: '/supersim-command-in/fleet/', wires: [[], []] },
+      ];
+      await helper.load([shareOneServer, ...MODULES], flow, base.credentials);
+      const expected: [string, string, RegExp][] = [
+        ['atFlows', '/flows', /\(the editor's \/flows\)/],
+        ['atFleet', '/supersim-command-in/fleet', /\(the route \/supersim-command-in\/fleet\)/],
+      ];
+      for (const [id, path, what] of expected) {
+        const errors = logLines(id, 20);
+        assert.equal(errors.length, 1, id);
+        assert.match(errors[0], new RegExp(`^Cannot listen at ${path.replace(/\//g, '\\/')}/?: Node-RED's editor and admin API serve that path`));
+        assert.match(errors[0], what);
+        assert.match(errors[0], /Choose another URL/);
+        assert.deepEqual(statusCalls(id).at(-1), { fill: 'red', shape: 'ring', text: 'URL path reserved by the editor' }, id);
+        assert.equal((await call(server.url, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded' }, 'x=1')).status, 404, `${id} has no route`);
+      }
+      // The node beside them, at a path of its own, listens.
+      assert.deepEqual(logLines('in', 20), []);
+      assert.deepEqual(statusCalls('in').at(-1), {});
     });
 
     it('with httpNodeRoot false: a clear warning and no route', async function () {
