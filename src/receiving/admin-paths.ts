@@ -10,7 +10,6 @@ import { collapseRuns, trimTrailing } from '../shared/text';
 /** The parts of an Express 4 or 5 router layer the check reads. */
 interface LayerLike {
   handle?: unknown;
-  name?: string;
   route?: { path?: unknown };
   /** Express 4: path-to-regexp 0.1, with flags for `use('/')` and `'*'`. */
   regexp?: RegExp & { fast_slash?: boolean; fast_star?: boolean };
@@ -29,8 +28,9 @@ export interface AppLike {
 
 /**
  * What the editor and the admin API serve in Node-RED 4 and 5 (@node-red/editor-api, and the
- * /editor-libs of its later releases), relative to httpAdminRoot. Express mounts them as sub-apps, and a mounted app's routes cannot be read from its
- * parent's router, so they are named here: each entry stands for itself and everything under it.
+ * /editor-libs of its later releases), relative to httpAdminRoot. Express mounts them as sub-apps, and
+ * a mounted app's routes cannot be read from its parent's router, so they are named here: each entry
+ * stands for itself and everything under it.
  */
 export const EDITOR_PATHS: readonly string[] = [
   '/auth',
