@@ -7,16 +7,12 @@
  */
 import { collapseRuns, trimTrailing } from '../shared/text';
 
-/** The parts of an Express 4 or 5 router layer the check reads. */
+/** The parts of an Express 4 router layer the check reads (Node-RED 4 and 5 both ship Express 4). */
 interface LayerLike {
   handle?: unknown;
   route?: { path?: unknown };
-  /** Express 4: path-to-regexp 0.1, with flags for `use('/')` and `'*'`. */
+  /** path-to-regexp 0.1, with flags for `use('/')` and `'*'`. */
   regexp?: RegExp & { fast_slash?: boolean; fast_star?: boolean };
-  /** Express 5: `use('/')`. */
-  slash?: boolean;
-  match?(path: string): boolean;
-  path?: string;
 }
 
 /** The parts of an Express app the check reads: its router and where it is mounted. */
@@ -90,15 +86,9 @@ function under(path: string, prefix: string): string | undefined {
   return lower.startsWith(`${lowerPrefix}/`) ? path.slice(prefix.length) : undefined;
 }
 
-/** Express 4 keeps an app's router at `_router`; Express 5 at `router`, a getter that throws in Express 4. */
+/** An app's router stack; an Express that keeps it elsewhere leaves EDITOR_PATHS alone to decide. */
 function stackOf(app: AppLike): LayerLike[] | undefined {
-  if (Array.isArray(app._router?.stack)) return app._router.stack;
-  try {
-    const router = (app as { router?: { stack?: unknown } }).router;
-    return Array.isArray(router?.stack) ? (router.stack as LayerLike[]) : undefined;
-  } catch {
-    return undefined;
-  }
+  return Array.isArray(app._router?.stack) ? app._router.stack : undefined;
 }
 
 /** A router's own stack (express.Router() is a function with one). */
@@ -108,22 +98,17 @@ function nestedStackOf(handle: unknown): LayerLike[] | undefined {
 }
 
 function isRootLayer(layer: LayerLike): boolean {
-  return layer.regexp?.fast_slash === true || layer.slash === true;
+  return layer.regexp?.fast_slash === true;
 }
 
 /** How much of `path` the layer matches (its mount path for middleware), or undefined when it does not. */
 function matchedLength(layer: LayerLike, path: string): number | undefined {
   if (isRootLayer(layer) || layer.regexp?.fast_star === true) return 0;
-  if (layer.regexp instanceof RegExp) {
-    // exec on a fresh copy: a global or sticky flag would otherwise carry lastIndex across calls.
-    const found = new RegExp(layer.regexp.source, layer.regexp.flags.replace(/[gy]/g, '')).exec(path);
-    return found ? found[0].length : undefined;
-  }
-  if (typeof layer.match === 'function') {
-    // Express 5 has no regexp to read: its own match, which records the matched path on the layer.
-    return layer.match(path) ? (typeof layer.path === 'string' ? layer.path.length : 0) : undefined;
-  }
-  return undefined;
+  if (!(layer.regexp instanceof RegExp)) return undefined;
+  // Not layer.match(), which records what it matched on the layer, where Express reads it per request.
+  // A fresh copy, so that a global or sticky flag carries no lastIndex from one call to the next.
+  const found = new RegExp(layer.regexp.source, layer.regexp.flags.replace(/[gy]/g, '')).exec(path);
+  return found ? found[0].length : undefined;
 }
 
 /** What in `stack` answers `path`, described for a person, or undefined. */
