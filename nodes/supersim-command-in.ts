@@ -1,9 +1,10 @@
 import type { Application, Request, Response } from 'express';
-import type { CallbackRequest } from '../src/callbacks';
+import type { CallbackRequest, RefusalKind } from '../src/callbacks';
 import {
   FleetSetupError,
   IdempotencyShelf,
   RefusalLog,
+  adminRouteAt,
   outputsOf,
   pointFleet,
   readFleetQuery,
@@ -14,7 +15,7 @@ import {
   webhookPathProblem,
   webhookServerPath,
 } from '../src/receiving';
-import type { FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving';
+import type { AppLike, FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving';
 import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
 import type { RouteAnswer } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
@@ -34,6 +35,11 @@ const REFUSAL_KEYS: Readonly<Record<RefusalStatus, string>> = {
   403: 'supersim-command-in.refusal.forbidden',
   405: 'supersim-command-in.refusal.method',
   413: 'supersim-command-in.refusal.too-large',
+};
+
+/** Refusals whose status says what to change, rather than only what was refused. */
+const ADVICE_KEYS: Readonly<Record<RefusalKind, string>> = {
+  'unsigned-get': 'supersim-command-in.refusal.unsigned-get',
 };
 
 /** One shelf per Node-RED (its httpNode app): the helper in tests starts many in one process. */
@@ -84,6 +90,11 @@ export default function register(RED: NodeAPI): void {
     }
     const pathProblem = webhookPathProblem(path);
     if (pathProblem !== undefined) return fail('supersim-command-in.status.bad-path', RED._('supersim-command-in.errors.bad-path', { reason: pathProblem }));
+    // The editor's logins and deploys would reach this node instead of Node-RED: refuse before anything is registered.
+    const adminRoute = adminRouteAt({ httpAdmin: RED.httpAdmin as unknown as AppLike, httpNode: RED.httpNode as unknown as AppLike }, path);
+    if (adminRoute !== undefined) {
+      return fail('supersim-command-in.status.admin-path', RED._('supersim-command-in.errors.admin-path', { path: webhookServerPath(httpNodeRoot, path), what: adminRoute }));
+    }
 
     const shelf = shelfOf(RED);
     const receiver = account.createReceiver({ maxBodyBytes: MAX_BODY_BYTES, idempotency: shelf.take(node.id) });
@@ -91,12 +102,12 @@ export default function register(RED: NodeAPI): void {
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
 
-    const refuse = (status: RefusalStatus, reason: string): void => {
+    const refuse = (status: RefusalStatus, reason: string, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
       shown.show(() => ({
         fill: 'red',
         shape: 'ring',
-        text: RED._('supersim-command-in.status.refused', { status, reason: RED._(REFUSAL_KEYS[status]), time }),
+        text: RED._('supersim-command-in.status.refused', { status, reason: RED._(advice ? ADVICE_KEYS[advice] : REFUSAL_KEYS[status]), time }),
       }));
       const report = refusals.note(status, reason);
       if (report === undefined) return;
@@ -107,7 +118,7 @@ export default function register(RED: NodeAPI): void {
     const handle = (request: CallbackRequest): RouteAnswer => {
       const received = receive(receiver, request);
       if (received.outcome === 'refused') {
-        refuse(received.status, received.reason);
+        refuse(received.status, received.reason, received.refusal);
         return { status: received.status, reason: received.answer };
       }
       if (received.outcome === 'duplicate') return { status: 200 };
@@ -136,15 +147,19 @@ export default function register(RED: NodeAPI): void {
         maxBodyBytes: MAX_BODY_BYTES,
         owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
         handle,
-        onRefused: refuse,
+        onRefused: (status, reason) => refuse(status, reason),
       });
     } catch (err) {
       if (!(err instanceof RouteConflictError)) throw err;
       return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
     }
     node.status({});
-    if (account.provider === 'kore' && !accountNode.credentials?.webhookSecret?.trim()) {
+    const verifies = account.provider === 'twilio' || Boolean(accountNode.credentials?.webhookSecret?.trim());
+    if (!verifies) {
       node.warn(RED._('supersim-command-in.errors.unverified', { path: webhookServerPath(httpNodeRoot, path) }));
+    } else if (account.callbackBaseUrl === undefined) {
+      // Signatures cover the URL the provider called, which without a Public URL is guessed from the request.
+      node.warn(RED._('supersim-command-in.errors.no-public-url', { path: webhookServerPath(httpNodeRoot, path) }));
     }
 
     node.on('close', (removed, done) => {

@@ -1,5 +1,6 @@
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CallbackRequest } from '../../src/callbacks';
+import { MAX_URL_CHARS, collapseRuns, trimTrailing } from '../../src/shared/text';
 import type { NodeAPI } from './red';
 
 /** What a route answers: the status at once, then `after` runs once the answer is on its way. */
@@ -39,8 +40,25 @@ const registries = new WeakMap<Application, WebhookRoutes>();
 
 /** Trailing slashes and repeated slashes do not make another path. */
 export function normalisePath(path: string): string {
-  const cleaned = `/${path}`.replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  const cleaned = trimTrailing(collapseRuns(`/${path}`, '/'), '/');
   return cleaned === '' ? '/' : cleaned;
+}
+
+/**
+ * The route key of a request's path; undefined for a path longer than any route can be. Every request
+ * to the server passes here, so what it costs is bounded by the cap, whatever a sender makes of it.
+ */
+function routeKeyOf(path: string): string | undefined {
+  return path.length > MAX_URL_CHARS ? undefined : normalisePath(path);
+}
+
+/**
+ * Whether the peer is a proxy that the app is set to trust (its `trust proxy` setting, which Node-RED
+ * takes from `httpServerOptions`), asked as Express asks it for `req.protocol`.
+ */
+function fromTrustedProxy(req: Request): boolean {
+  const trust: unknown = req.app?.get('trust proxy fn');
+  return typeof trust === 'function' && (trust as (address: string | undefined, hop: number) => boolean)(req.socket?.remoteAddress, 0) === true;
 }
 
 function rootOf(app: Application): Application {
@@ -105,7 +123,10 @@ export class WebhookRoutes {
     const mount = (this.#red.httpNode as unknown as { mountpath?: string | string[] }).mountpath;
     const prefix = rootOf(this.#red.httpNode) === this.#red.httpNode ? '/' : normalisePath(Array.isArray(mount) ? mount[0] : (mount ?? '/'));
     // Ahead of Express's own init the request has no `path` yet: read it off the raw URL.
-    const path = normalisePath((req.url ?? '/').split('?')[0]);
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = routeKeyOf(queryAt === -1 ? url : url.slice(0, queryAt));
+    if (path === undefined) return undefined;
     if (prefix !== '/' && !(path === prefix || path.startsWith(prefix + '/'))) return undefined;
     return this.#routes.get(normalisePath(prefix === '/' ? path : path.slice(prefix.length)));
   }
@@ -151,7 +172,8 @@ export class WebhookRoutes {
   };
 
   readonly #dispatch = (req: RawBodyRequest, res: Response, next: NextFunction): void => {
-    const route = this.#routes.get(normalisePath(req.path));
+    const key = routeKeyOf(req.path);
+    const route = key === undefined ? undefined : this.#routes.get(key);
     if (!route) return next();
     const chain = [...middlewareOf(this.#red), corsOf(this.#red)];
     runChain(chain, req, res, (err?: unknown) => {
@@ -172,8 +194,10 @@ export class WebhookRoutes {
         url: req.originalUrl,
         headers: req.headers,
         rawBody,
+        // Express's protocol already follows X-Forwarded-Proto, but only from a trusted proxy.
         protocol: req.protocol === 'https' ? 'https' : 'http',
         host: req.headers.host,
+        viaTrustedProxy: fromTrustedProxy(req),
       });
       res.status(answer.status);
       if (answer.status >= 400) res.type('text/plain').send(answer.reason ?? '');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { CommandEvent } from './event.js';
 
 export interface IdempotencyCacheOptions {
-  /** Default 10 000; the oldest token is forgotten past this. */
+  /** Default 10 000; past this the oldest token (and, separately, the oldest event) is forgotten. */
   maxEntries?: number;
   /** Default 24 h: providers retry a failed callback for hours. */
   ttlMs?: number;
@@ -17,48 +18,83 @@ function keyOf(token: string): string {
 }
 
 /**
- * Tokens seen recently. The Map's insertion order is the order tokens were first seen, so the oldest
+ * Keys seen recently. The Map's insertion order is the order keys were first seen, so the oldest
  * (first to expire, first to evict) is always at its head: each call is amortised O(1).
  */
-export class IdempotencyCache {
-  readonly #maxEntries: number;
-  readonly #ttlMs: number;
-  readonly #now: () => number;
+class RecentKeys {
   readonly #seenAt = new Map<string, number>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  seenBefore(key: string): boolean {
+    const now = this.now();
+    this.#expire(now);
+    const seenAt = this.#seenAt.get(key);
+    if (seenAt !== undefined && now - seenAt < this.ttlMs) return true;
+    // Delete first so a key seen again after expiry moves to the tail, keeping the order by time.
+    this.#seenAt.delete(key);
+    this.#seenAt.set(key, now);
+    if (this.#seenAt.size > this.maxEntries) this.#seenAt.delete(this.#seenAt.keys().next().value as string);
+    return false;
+  }
+
+  get size(): number {
+    this.#expire(this.now());
+    return this.#seenAt.size;
+  }
+
+  #expire(now: number): void {
+    for (const [key, seenAt] of this.#seenAt) {
+      if (now - seenAt < this.ttlMs) return;
+      this.#seenAt.delete(key);
+    }
+  }
+}
+
+/**
+ * What a receiver has already emitted: the idempotency tokens of deliveries, and the events
+ * themselves, since a provider may deliver one event again under a new token. Both are bounded alike.
+ */
+export class IdempotencyCache {
+  readonly #tokens: RecentKeys;
+  readonly #events: RecentKeys;
 
   constructor(options: IdempotencyCacheOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
     const ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be an integer >= 1, got ${maxEntries}`);
     if (!(ttlMs > 0)) throw new RangeError(`ttlMs must be a number > 0, got ${ttlMs}`);
-    this.#maxEntries = maxEntries;
-    this.#ttlMs = ttlMs;
-    this.#now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
+    this.#tokens = new RecentKeys(maxEntries, ttlMs, now);
+    this.#events = new RecentKeys(maxEntries, ttlMs, now);
   }
 
   /** Records the token; true when it was already seen within the TTL (counted from its first sighting). */
   seenBefore(token: string): boolean {
-    const now = this.#now();
-    this.#expire(now);
-    const key = keyOf(token);
-    const seenAt = this.#seenAt.get(key);
-    if (seenAt !== undefined && now - seenAt < this.#ttlMs) return true;
-    // Delete first so a token seen again after expiry moves to the tail, keeping the order by time.
-    this.#seenAt.delete(key);
-    this.#seenAt.set(key, now);
-    if (this.#seenAt.size > this.#maxEntries) this.#seenAt.delete(this.#seenAt.keys().next().value as string);
-    return false;
+    return this.#tokens.seenBefore(keyOf(token));
   }
 
+  /**
+   * Records the event; true when the same one was seen within the TTL. An event is its command, status
+   * and direction: every command from a device has a CommandSid of its own, and each status a command
+   * sent to a device goes through is another event, so only a repeat is ever held back.
+   */
+  eventSeenBefore(event: Pick<CommandEvent, 'sid' | 'status' | 'direction'>): boolean {
+    // The parts are a validated SID, status and direction: none contains a space.
+    return this.#events.seenBefore(`${event.sid} ${event.status} ${event.direction}`);
+  }
+
+  /** Tokens remembered. */
   get size(): number {
-    this.#expire(this.#now());
-    return this.#seenAt.size;
+    return this.#tokens.size;
   }
 
-  #expire(now: number): void {
-    for (const [key, seenAt] of this.#seenAt) {
-      if (now - seenAt < this.#ttlMs) return;
-      this.#seenAt.delete(key);
-    }
+  /** Events remembered. */
+  get eventCount(): number {
+    return this.#events.size;
   }
 }

@@ -31,7 +31,18 @@ export interface ReceiverResult {
   /** false only for KORE callbacks accepted without a webhook secret. */
   verified?: boolean;
   reason?: string;
+  /** Set on a 403 the sender can do something about. */
+  refusal?: RefusalKind;
 }
+
+/** 403s with advice of their own. `unsigned-get`: a GET to a KORE account with a webhook secret, which cannot be verified. */
+export type RefusalKind = 'unsigned-get';
+
+/**
+ * KORE's signature covers neither the query string nor anything else a GET carries, so one signed GET
+ * would let whoever saw it send any event to the same path.
+ */
+export const KORE_GET_REASON = 'KORE does not sign GET callbacks, so this one cannot be verified: set the callback method to POST';
 
 const IDEMPOTENCY_HEADERS = { kore: KORE_IDEMPOTENCY_HEADER, twilio: TWILIO_IDEMPOTENCY_HEADER } as const;
 
@@ -56,8 +67,9 @@ export class CallbackReceiver {
 
   /**
    * Never throws: every input gets a status. 200 with an event (duplicate:true for a repeated
-   * idempotency token: emit nothing); 400 malformed; 403 failed verification; 405 a method other than
-   * GET/POST; 413 too large; 415 a POST neither form nor JSON.
+   * idempotency token or event: emit nothing); 400 malformed; 403 failed verification, or a GET to a
+   * KORE account with a webhook secret; 405 a method other than GET/POST; 413 too large; 415 a POST
+   * neither form nor JSON.
    */
   handle(request: CallbackRequest): ReceiverResult {
     try {
@@ -74,19 +86,27 @@ export class CallbackReceiver {
     if (provider === 'twilio' && (authToken === undefined || authToken === '')) {
       return { status: 403, reason: 'the account has no Auth Token, so no Twilio callback can be verified; set it in the account node' };
     }
+    if (provider === 'kore' && this.#verifiesKore && request.method === 'GET') return { status: 403, reason: KORE_GET_REASON, refusal: 'unsigned-get' };
     const parsed = parseCallback(request, this.maxBodyBytes);
     // Before the idempotency check: a forged request must not make the real one look like a duplicate.
     const verification = this.#verify(request, parsed);
     if (!verification.ok) return { status: 403, reason: verification.reason };
     const token = headerOf(request.headers, IDEMPOTENCY_HEADERS[provider]) || null;
     const event = toCommandEvent(parsed.params, token);
-    const duplicate = token !== null && this.#idempotency.seenBefore(token);
+    // Both are recorded whatever the other says, so that either alone recognises the next repeat.
+    const tokenSeen = token !== null && this.#idempotency.seenBefore(token);
+    const eventSeen = this.#idempotency.eventSeenBefore(event);
+    const duplicate = tokenSeen || eventSeen;
     return { status: 200, event, duplicate, verified: verification.verified };
+  }
+
+  get #verifiesKore(): boolean {
+    return this.#options.webhookSecret !== undefined && this.#options.webhookSecret !== '';
   }
 
   #verify(request: CallbackRequest, parsed: ParsedCallback): Verification {
     const { provider, authToken, webhookSecret } = this.#options;
-    if (provider === 'kore' && (webhookSecret === undefined || webhookSecret === '')) return { ok: true, verified: false };
+    if (provider === 'kore' && !this.#verifiesKore) return { ok: true, verified: false };
     const publicUrl = publicUrlOf(request, this.#options);
     return provider === 'twilio' ? verifyTwilio(request, parsed, authToken as string, publicUrl) : verifyKore(request, webhookSecret as string, publicUrl);
   }

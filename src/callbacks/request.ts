@@ -15,6 +15,11 @@ export interface CallbackRequest {
   /** What the local server saw, used when no public base URL is configured. */
   protocol?: 'http' | 'https';
   host?: string;
+  /**
+   * Whether the peer is a proxy the server is set to trust (Express's `trust proxy`). Only then do
+   * X-Forwarded-Proto and X-Forwarded-Host say what the sender called: anyone else can send them.
+   */
+  viaTrustedProxy?: boolean;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { MAX_URL_CHARS, trimTrailing } from '../shared/text.js';
 import { CallbackParseError } from './params.js';
 import { headerOf } from './request.js';
 import type { CallbackRequest } from './request.js';
@@ -5,15 +6,18 @@ import type { CallbackRequest } from './request.js';
 export interface PublicUrlOptions {
   /** The account's callbackBaseUrl, e.g. 'https://nodered.example.com' or with a path prefix. */
   publicBaseUrl?: string;
-  /** Default true: without publicBaseUrl, X-Forwarded-Proto / X-Forwarded-Host say what the sender used. */
+  /**
+   * Without publicBaseUrl, whether X-Forwarded-Proto / X-Forwarded-Host say what the sender used.
+   * Default: only for a request that came through a trusted proxy (`viaTrustedProxy`).
+   */
   trustForwardedHeaders?: boolean;
 }
 
-function withoutTrailingSlashes(url: string): string {
-  let end = url.length;
-  while (end > 0 && url[end - 1] === '/') end--;
-  return url.slice(0, end);
-}
+/**
+ * A host as RFC 3986 spells one in a Host header: a name or IPv4 address, or an IPv6 literal in
+ * brackets, then an optional port. Written so that no input makes it backtrack.
+ */
+const HOST = /^(?:[A-Za-z0-9\-._~]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
 
 /** The first hop of a forwarded header: a chain of proxies lists the client-facing one first. */
 function forwarded(request: CallbackRequest, name: string): string | undefined {
@@ -23,16 +27,24 @@ function forwarded(request: CallbackRequest, name: string): string | undefined {
 
 /**
  * The URL the sender called, which is what it signed: behind a reverse proxy or a tunnel it is not
- * what the local server saw.
+ * what the local server saw. Throws CallbackParseError (400) when the request cannot say.
  */
 export function publicUrlOf(request: CallbackRequest, options: PublicUrlOptions): string {
-  if (options.publicBaseUrl !== undefined && options.publicBaseUrl !== '') return withoutTrailingSlashes(options.publicBaseUrl) + request.url;
-  const trust = options.trustForwardedHeaders ?? true;
+  const pathEnd = request.url.indexOf('?');
+  const pathLength = pathEnd === -1 ? request.url.length : pathEnd;
+  if (pathLength > MAX_URL_CHARS) throw new CallbackParseError(400, `the request path is ${pathLength} characters long; at most ${MAX_URL_CHARS} are accepted`);
+  if (options.publicBaseUrl !== undefined && options.publicBaseUrl !== '') return trimTrailing(options.publicBaseUrl, '/') + request.url;
+  const trust = options.trustForwardedHeaders ?? request.viaTrustedProxy === true;
   const forwardedProto = trust ? forwarded(request, 'x-forwarded-proto')?.toLowerCase() : undefined;
   const protocol = forwardedProto === 'http' || forwardedProto === 'https' ? forwardedProto : (request.protocol ?? 'http');
-  const host = (trust ? forwarded(request, 'x-forwarded-host') : undefined) ?? request.host ?? headerOf(request.headers, 'host');
+  const forwardedHost = trust ? forwarded(request, 'x-forwarded-host') : undefined;
+  const host = forwardedHost ?? request.host ?? headerOf(request.headers, 'host');
   if (host === undefined || host === '') {
-    throw new CallbackParseError(400, 'the request has no Host header, so the URL it was sent to is unknown; set the callback base URL of the account');
+    throw new CallbackParseError(400, 'the request has no Host header, so the URL it was sent to is unknown; set the Public URL of the account');
+  }
+  if (!HOST.test(host)) {
+    const header = forwardedHost === undefined ? 'Host' : 'X-Forwarded-Host';
+    throw new CallbackParseError(400, `the ${header} header is not a host name, IP address or [IPv6] address with an optional port`);
   }
   return `${protocol}://${host}${request.url}`;
 }

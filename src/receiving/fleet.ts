@@ -20,6 +20,7 @@ export interface FleetAnswer {
 
 /** The part of the deployed account the set-up uses (an `Account`). */
 export interface FleetAccount {
+  readonly provider: 'kore' | 'twilio';
   readonly configError: string | undefined;
   readonly callbackBaseUrl: string | undefined;
   readonly client: {
@@ -151,6 +152,10 @@ export async function showFleet(account: FleetAccount | undefined, httpNodeRoot:
 /** Points the fleet's IP and/or SMS Commands webhook at this node's public URL; answers the fleet as updated. */
 export async function pointFleet(account: FleetAccount | undefined, httpNodeRoot: string | false, update: FleetUpdate): Promise<FleetAnswer> {
   const { account: ready, base, root } = usable(account, httpNodeRoot);
+  if (ready.provider === 'kore' && update.method === 'GET') {
+    // command-in refuses them on an account with a webhook secret, and nothing checks them on one without.
+    throw new FleetSetupError('KORE does not sign GET callbacks, so they cannot be verified: choose POST as the method');
+  }
   const target = webhookPublicUrl(base, root, update.url);
   const params: UpdateFleetParams = {};
   if (update.ip) {

@@ -1,4 +1,4 @@
-import { joinPath } from '../account/account';
+import { trimBoth, trimTrailing } from '../shared/text';
 
 /** Longer paths are typos or abuse; providers' URL fields are limited too. */
 export const MAX_PATH_CHARS = 200;
@@ -22,10 +22,11 @@ export function webhookPathProblem(path: unknown): string | undefined {
 
 /** The path the provider calls, from the root of this Node-RED's HTTP server. */
 export function webhookServerPath(httpNodeRoot: string, path: string): string {
-  return joinPath(httpNodeRoot, path);
+  const parts = [httpNodeRoot, path].map((part) => trimBoth(part, '/')).filter((part) => part !== '');
+  return `/${parts.join('/')}`;
 }
 
 /** The URL to give the provider: the public base URL, httpNodeRoot and the node's path. */
 export function webhookPublicUrl(callbackBaseUrl: string, httpNodeRoot: string, path: string): string {
-  return callbackBaseUrl.replace(/\/+$/, '') + webhookServerPath(httpNodeRoot, path);
+  return trimTrailing(callbackBaseUrl, '/') + webhookServerPath(httpNodeRoot, path);
 }

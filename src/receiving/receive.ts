@@ -1,4 +1,4 @@
-import type { CallbackReceiver, CallbackRequest, CommandEvent } from '../callbacks';
+import type { CallbackReceiver, CallbackRequest, CommandEvent, RefusalKind } from '../callbacks';
 import { messageOf } from './message';
 import type { RoutedMessage } from './message';
 
@@ -7,7 +7,7 @@ export type RefusalStatus = 400 | 403 | 405 | 413;
 
 export type Received =
   | { outcome: 'accepted'; status: 200; event: CommandEvent; routed: RoutedMessage }
-  /** A retry of a callback already accepted: answered 2xx so the provider stops, and emitted nothing. */
+  /** A callback already accepted (a retry, or the same event again): answered 2xx so the provider stops, and emitted nothing. */
   | { outcome: 'duplicate'; status: 200; event: CommandEvent }
   | {
       outcome: 'refused';
@@ -16,6 +16,8 @@ export type Received =
       reason: string;
       /** What the sender is told. */
       answer: string;
+      /** A refusal with advice of its own for the owner. */
+      refusal?: RefusalKind;
     };
 
 /**
@@ -36,6 +38,8 @@ export function receive(receiver: CallbackReceiver, request: CallbackRequest): R
     return { outcome: 'accepted', status: 200, event: result.event, routed: messageOf(result.event, result.verified !== false) };
   }
   const reason = result.reason ?? 'the request is not a callback';
+  // The provider's own configuration is at fault, not a forger's guess: the sender may know what to change.
+  if (result.refusal === 'unsigned-get') return { outcome: 'refused', status: 403, reason, answer: `Forbidden: ${reason}`, refusal: result.refusal };
   if (result.status === 403) return { outcome: 'refused', status: 403, reason, answer: FORBIDDEN_ANSWER };
   const status: RefusalStatus = result.status === 405 || result.status === 413 ? result.status : 400;
   return { outcome: 'refused', status, reason, answer: reason };

@@ -74,8 +74,20 @@ describe('supersim-command-in: Fleet set-up endpoints', function () {
     });
   }
 
-  it('POST with only SMS and GET leaves the IP Commands URL as it was', async function () {
+  it('never sets GET on a KORE Fleet (KORE signs nothing a GET carries): 400 saying to choose POST, the Fleet unchanged', async function () {
     await load('kore');
+    const res = await helper
+      .request()
+      .post('/supersim-command-in/fleet')
+      .send({ account: 'account', fleet: 'trackers', url: '/hooks/sms', ip: true, sms: true, method: 'GET' });
+    assert.equal(res.status, 400);
+    assert.match(res.body.message, /KORE does not sign GET callbacks.*choose POST/);
+    const fleet = sim.fleet('trackers');
+    assert.deepEqual([fleet.ip_commands_url, fleet.sms_commands_url], [null, null]);
+  });
+
+  it('POST with only SMS and GET (Twilio) leaves the IP Commands URL as it was', async function () {
+    await load('twilio');
     const fleetSid = sim.fleet('trackers').sid;
     const res = await helper
       .request()

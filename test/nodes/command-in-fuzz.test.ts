@@ -52,6 +52,8 @@ interface FuzzRequest {
   chunked?: number;
   /** Set on a correctly signed callback: it must be answered 200 and emitted once per token. */
   token?: string;
+  /** The only answer allowed: a KORE GET, signed as KORE would sign it, is still refused (KORE signs nothing a GET carries). */
+  mustBe?: number;
 }
 
 function callbackParams(r: FuzzRandom): Record<string, string> {
@@ -99,7 +101,8 @@ function genuine(r: FuzzRandom, base: string, index: number): FuzzRequest {
   const path = ROUTES[provider];
   if (style === 'get') {
     const target = `${path}?${query(params)}`;
-    return { provider, method: 'GET', path: target, headers: { ...sign(provider, base, 'GET', target, '', params, false), [tokenHeader]: token }, token };
+    const headers = { ...sign(provider, base, 'GET', target, '', params, false), [tokenHeader]: token };
+    return provider === 'kore' ? { provider, method: 'GET', path: target, headers, mustBe: 403 } : { provider, method: 'GET', path: target, headers, token };
   }
   const body = style === 'json' ? JSON.stringify(params) : query(params);
   const contentType = style === 'json' ? 'application/json' : FORM;
@@ -278,6 +281,7 @@ describe('supersim-command-in under 10 000 random and malformed requests', funct
           await response.body.dump();
           answers.set(response.statusCode, (answers.get(response.statusCode) ?? 0) + 1);
           if (!ANSWERS.has(response.statusCode)) problems.push(`#${index} ${req.method} ${req.path.slice(0, 80)}: HTTP ${response.statusCode}`);
+          if (req.mustBe !== undefined && response.statusCode !== req.mustBe) problems.push(`#${index} signed KORE GET answered ${response.statusCode}`);
           if (req.token !== undefined) {
             if (response.statusCode !== 200) problems.push(`#${index} genuine ${req.provider} ${req.method} answered ${response.statusCode}`);
             else accepted[req.provider].add(req.token);

@@ -20,9 +20,29 @@ const HG = `HG${'0a'.repeat(16)}`;
 const RAW_BODY =
   `CommandSid=${HG}&Direction=from_sim&Status=received&SimUniqueName=the%20meter&PayloadType=text` + '&Payload=hello%20world%2A%e2%9c%93&ApiVersion=v1';
 
+const FLOWS: object[] = [
+  { id: 'tab', type: 'tab', label: 'e2e' },
+  { id: 'acc', type: 'supersim-account', name: '', provider: 'kore', supersimUrl: '', wirelessUrl: '', tokenUrl: '', callbackBaseUrl: '' },
+  { id: 'in', type: 'supersim-command-in', z: 'tab', x: 100, y: 100, name: '', account: 'acc', url: HOOK, wires: [['keep'], []] },
+  {
+    id: 'keep',
+    type: 'function',
+    z: 'tab',
+    x: 300,
+    y: 100,
+    name: 'keep what arrives',
+    func: "const seen = global.get('seen') || [];\nseen.push({ payload: msg.payload, topic: msg.topic, sid: msg.command.sid, verified: msg.callback.verified });\nglobal.set('seen', seen);\nreturn null;",
+    outputs: 1,
+    wires: [[]],
+  },
+];
+const CREDENTIALS = { acc: { clientId: 'e2e-client', clientSecret: 'e2e-client-secret', webhookSecret: WEBHOOK_SECRET } };
+
 describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNodeRoot both "/"', function () {
   this.timeout(90_000);
   let nodeRed: NodeRedInstance;
+  /** The flows with the account's Public URL, known once Node-RED has its port. */
+  let flows: object[];
 
   before(async function () {
     nodeRed = await startNodeRed({
@@ -33,26 +53,8 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
       },
       login: { username: 'admin', password: TEST_PASSWORD },
     });
-    await deployFlows(
-      nodeRed,
-      [
-        { id: 'tab', type: 'tab', label: 'e2e' },
-        { id: 'acc', type: 'supersim-account', name: '', provider: 'kore', supersimUrl: '', wirelessUrl: '', tokenUrl: '', callbackBaseUrl: nodeRed.url },
-        { id: 'in', type: 'supersim-command-in', z: 'tab', x: 100, y: 100, name: '', account: 'acc', url: HOOK, wires: [['keep'], []] },
-        {
-          id: 'keep',
-          type: 'function',
-          z: 'tab',
-          x: 300,
-          y: 100,
-          name: 'keep what arrives',
-          func: "const seen = global.get('seen') || [];\nseen.push({ payload: msg.payload, topic: msg.topic, sid: msg.command.sid, verified: msg.callback.verified });\nglobal.set('seen', seen);\nreturn null;",
-          outputs: 1,
-          wires: [[]],
-        },
-      ],
-      { acc: { clientId: 'e2e-client', clientSecret: 'e2e-client-secret', webhookSecret: WEBHOOK_SECRET } },
-    );
+    flows = FLOWS.map((node) => ((node as { id: string }).id === 'acc' ? { ...node, callbackBaseUrl: nodeRed.url } : node));
+    await deployFlows(nodeRed, flows, CREDENTIALS);
   });
 
   after(async function () {
@@ -108,5 +110,37 @@ describe('supersim-command-in in a real Node-RED with httpAdminRoot and httpNode
     const admin = await fetch(fleetUrl, { headers: { authorization: `Bearer ${nodeRed.token}` } });
     assert.equal(admin.status, 400);
     assert.match(((await admin.json()) as { message: string }).message, /not deployed/);
+  });
+
+  it('refuses command-in at paths the admin API serves (/flows, /auth/token, /settings, /, nodes’ admin routes) with a node error; logging in and deploying still work', async function () {
+    // The editor's own paths, then routes read off the admin app's router: this package's and a core node's.
+    const reserved = ['/flows', '/auth/token', '/settings', '/', '/supersim-account/test', '/inject/some-node'];
+    const atAdminPaths = reserved.map((url, index) => ({ id: `reserved${index}`, type: 'supersim-command-in', z: 'tab', x: 100, y: 200 + 40 * index, name: '', account: 'acc', url, wires: [[], []] }));
+    await deployFlows(nodeRed, [...flows, ...atAdminPaths], CREDENTIALS);
+    const errors = (): string[] => nodeRed.logs().split('\n').filter((line) => line.includes('[error]') && line.includes('Cannot listen at'));
+    const start = Date.now();
+    while (errors().length < reserved.length && Date.now() - start < 5_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const [index, url] of reserved.entries()) {
+      const line = errors().find((entry) => entry.includes(`reserved${index}`));
+      assert.ok(line, `a node error for ${url}\n${nodeRed.logs()}`);
+      assert.match(line, new RegExp(`Cannot listen at ${url.replace(/\//g, '\\/')}: Node-RED's editor and admin API serve that path`));
+    }
+    assert.match(errors().find((entry) => entry.includes('reserved5')) ?? '', /\(the route \/inject\/:id\)/);
+
+    // The editor's own requests reach Node-RED, not a webhook: a new login, a second deploy, the editor page.
+    const token = await adminToken(nodeRed, 'admin', TEST_PASSWORD);
+    const rev = await deployFlows({ ...nodeRed, token }, flows, CREDENTIALS);
+    const deployed = await fetch(new URL('flows', nodeRed.adminUrl), { headers: { authorization: `Bearer ${token}`, 'Node-RED-API-Version': 'v2' } });
+    assert.equal(deployed.status, 200);
+    const body = (await deployed.json()) as { rev: string; flows: { id: string }[] };
+    assert.equal(body.rev, rev);
+    assert.deepEqual(body.flows.map((node) => node.id).sort(), ['acc', 'in', 'keep', 'tab']);
+    const settings = await fetch(new URL('settings', nodeRed.adminUrl), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(settings.status, 200);
+    assert.equal(typeof ((await settings.json()) as { httpNodeRoot?: unknown }).httpNodeRoot, 'string');
+    const editor = await fetch(nodeRed.adminUrl);
+    assert.equal(editor.status, 200);
+    assert.match(await editor.text(), /<html/i);
+    nodeRed.token = token;
   });
 });

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import express from 'express';
 import type { SinonSpy } from 'sinon';
 import { Agent, request } from 'undici';
 import type { SmsCommand } from '../../src/api';
@@ -21,6 +23,8 @@ const BYTES = Buffer.from([0x00, 0xff, 0x80, 0x7f, 0x0a, 0x0d, 0x25, 0x2b, 0x00,
 const TEXT = 'héllo wörld +&=%20 ✓';
 const HG = `HG${'0a'.repeat(16)}`;
 const HS = `HS${'3d'.repeat(16)}`;
+const HG2 = `HG${'0b'.repeat(16)}`;
+const HG3 = `HG${'0c'.repeat(16)}`;
 
 type Method = 'GET' | 'POST';
 type Msg = Record<string, unknown> & { command: Record<string, unknown>; callback: Record<string, unknown> };
@@ -108,6 +112,21 @@ function send(base: string, req: SignedRequest): Promise<Answer> {
   return call(base, req.method, req.path, req.headers, req.body);
 }
 
+/** `req` with a Host header of its own, which undici will not send when it is no host. */
+function withHost(base: string, host: string, req: SignedRequest): Promise<Answer> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.path, headers: { ...req.headers, host } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    sent.on('error', reject);
+    sent.end(req.body);
+  });
+}
+
 function fromDeviceParams(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
   return {
     AccountSid: sim.credentials.accountSid,
@@ -185,7 +204,8 @@ describe('supersim-command-in', function () {
 
   for (const mode of ['kore', 'twilio'] as SimulatorMode[]) {
     describe(`callbacks from the ${mode} simulator`, function () {
-      for (const method of ['POST', 'GET'] as Method[]) {
+      // KORE signs nothing a GET carries: an account with a webhook secret refuses GETs (see HTTP behaviour).
+      for (const method of (mode === 'kore' ? ['POST'] : ['POST', 'GET']) as Method[]) {
         it(`a device's UDP datagram (IP, binary) reaches output 1 as a Buffer with the exact bytes (${method})`, async function () {
           sim = await Simulator.start({ mode, timing: FAST, fleets: [{ uniqueName: 'default', ipCommandsUrl: server.url + HOOK, ipCommandsMethod: method }], sims: [{ uniqueName: 'thermostat' }] });
           await load(sim);
@@ -319,7 +339,7 @@ describe('supersim-command-in', function () {
             },
           ],
         ];
-        // KORE does not sign the query, so a GET is only as safe as its URL path: its parameters are checked with POST.
+        // KORE GETs are refused whatever they carry (see HTTP behaviour).
         const methods: Method[] = mode === 'kore' ? ['POST'] : ['POST', 'GET'];
         for (const method of methods) {
           it(`refuses tampered ${method} requests with 403 and emits nothing; the same request signed right passes`, async function () {
@@ -356,7 +376,7 @@ describe('supersim-command-in', function () {
           const fromDevices = collectMessages('fromDevices');
           const first = signedRequest(sim, server.url, 'POST', HOOK, fromDeviceParams(sim), { token: 'delivery-1' });
           for (let i = 0; i < 3; i++) assert.equal((await send(server.url, first)).status, 200);
-          const other = signedRequest(sim, server.url, 'POST', HOOK, fromDeviceParams(sim), { token: 'delivery-2' });
+          const other = signedRequest(sim, server.url, 'POST', HOOK, fromDeviceParams(sim, { CommandSid: HG2 }), { token: 'delivery-2' });
           assert.equal((await send(server.url, other)).status, 200);
           await waitFor(() => fromDevices.length === 2, 3_000, 'two callbacks');
           await quietly();
@@ -364,6 +384,25 @@ describe('supersim-command-in', function () {
             fromDevices.map((m) => (m.callback as Record<string, unknown>).idempotencyToken),
             ['delivery-1', 'delivery-2'],
           );
+        });
+
+        it('emits the same event delivered again under another token once; the next status of a command is another event', async function () {
+          sim = await Simulator.start({ mode });
+          await load(sim);
+          const fromDevices = collectMessages('fromDevices');
+          const statuses = collectMessages('statuses');
+          for (const token of ['first', 'second', 'third']) {
+            assert.equal((await send(server.url, signedRequest(sim, server.url, 'POST', HOOK, fromDeviceParams(sim), { token }))).status, 200);
+          }
+          const toSim = (status: string, token: string) =>
+            signedRequest(sim as Simulator, server.url, 'POST', HOOK, fromDeviceParams(sim as Simulator, { CommandSid: HG2, Direction: 'to_sim', Status: status }), { token });
+          for (const [status, token] of [['sent', 's1'], ['sent', 's2'], ['delivered', 'd1'], ['delivered', 'd2']]) {
+            assert.equal((await send(server.url, toSim(status, token))).status, 200);
+          }
+          await waitFor(() => statuses.length === 2, 3_000, 'two statuses');
+          await quietly();
+          assert.deepEqual(fromDevices.map((m) => (m.callback as Record<string, unknown>).idempotencyToken), ['first']);
+          assert.deepEqual(statuses.map((m) => [m.payload, (m.callback as Record<string, unknown>).idempotencyToken]), [['sent', 's1'], ['delivered', 'd1']]);
         });
       });
     });
@@ -408,6 +447,20 @@ describe('supersim-command-in', function () {
       await waitFor(() => /^refused 400 \(malformed\)/.test(String(statusCalls('in').at(-1)?.text)), 2_000, 'the 400 in the status');
     });
 
+    it('takes no request whose path is past the URL length limit as its own, however it ends: 404 and nothing emitted for it', async function () {
+      const s = sim as Simulator;
+      await load(s);
+      const fromDevices = collectMessages('fromDevices');
+      // Trailing slashes do not make another path, but 3000 of them make a path no route can have.
+      const long = signedRequest(s, server.url, 'POST', `${HOOK}${'/'.repeat(3000)}`, fromDeviceParams(s));
+      const answer = await send(server.url, long);
+      assert.equal(answer.status, 404, answer.text);
+      const short = await send(server.url, signedRequest(s, server.url, 'POST', `${HOOK}${'/'.repeat(3)}`, fromDeviceParams(s)));
+      assert.equal(short.status, 200, `a few trailing slashes still reach the node: ${short.text}`);
+      await quietly();
+      assert.equal(fromDevices.length, 1, 'only the short one was emitted');
+    });
+
     it('answers 2xx before the flow runs: the answer arrives while the message is still being handled downstream', async function () {
       let openGate!: () => void;
       gate.arrived = [];
@@ -434,7 +487,8 @@ describe('supersim-command-in', function () {
       const old = await send(server.url, signedRequest(s, server.url, 'POST', HOOK, fromDeviceParams(s)));
       assert.equal(old.status, 404);
       const fromDevices = collectMessages('fromDevices');
-      const answer = await send(server.url, signedRequest(s, server.url, 'POST', '/hooks/moved', fromDeviceParams(s)));
+      // Another command: the node remembers the first across the redeploy.
+      const answer = await send(server.url, signedRequest(s, server.url, 'POST', '/hooks/moved', fromDeviceParams(s, { CommandSid: HG3 })));
       assert.equal(answer.status, 200, answer.text);
       await waitFor(() => fromDevices.length === 1, 3_000, 'a message from the moved node');
     });
@@ -484,6 +538,39 @@ describe('supersim-command-in', function () {
       }
     });
 
+    it('at a path the admin API serves on the same server: a node error, a red status and no route', async function () {
+      const s = sim as Simulator;
+      // As Node-RED mounts them with httpAdminRoot and httpNodeRoot both "/" (the helper keeps them apart).
+      const shareOneServer = (RED: NodeAPI): void => {
+        const server = express();
+        server.use('/', RED.httpAdmin);
+        server.use('/', RED.httpNode);
+      };
+      const base = flowOf(s);
+      const flow = [
+        ...base.flow,
+        { z: 'tab', x: 100, y: 100, id: 'atFlows', type: 'supersim-command-in', name: '', account: 'account', url: '/flows', wires: [[], []] },
+        { z: 'tab', x: 100, y: 100, id: 'atFleet', type: 'supersim-command-in', name: '', account: 'account', url: '/supersim-command-in/fleet/', wires: [[], []] },
+      ];
+      await helper.load([shareOneServer, ...MODULES], flow, base.credentials);
+      const expected: [string, string, RegExp][] = [
+        ['atFlows', '/flows', /\(the editor's \/flows\)/],
+        ['atFleet', '/supersim-command-in/fleet', /\(the route \/supersim-command-in\/fleet\)/],
+      ];
+      for (const [id, path, what] of expected) {
+        const errors = logLines(id, 20);
+        assert.equal(errors.length, 1, id);
+        assert.match(errors[0], new RegExp(`^Cannot listen at ${path.replace(/\//g, '\\/')}/?: Node-RED's editor and admin API serve that path`));
+        assert.match(errors[0], what);
+        assert.match(errors[0], /Choose another URL/);
+        assert.deepEqual(statusCalls(id).at(-1), { fill: 'red', shape: 'ring', text: 'URL path reserved by the editor' }, id);
+        assert.equal((await call(server.url, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded' }, 'x=1')).status, 404, `${id} has no route`);
+      }
+      // The node beside them, at a path of its own, listens.
+      assert.deepEqual(logLines('in', 20), []);
+      assert.deepEqual(statusCalls('in').at(-1), {});
+    });
+
     it('with httpNodeRoot false: a clear warning and no route', async function () {
       helper.settings({ httpNodeRoot: false });
       try {
@@ -510,6 +597,101 @@ describe('supersim-command-in', function () {
       assert.equal(answer.status, 200);
       await waitFor(() => fromDevices.length === 1, 3_000, 'the unsigned callback');
       assert.equal((fromDevices[0].callback as Record<string, unknown>).verified, false);
+    });
+
+    it('refuses GET on a KORE account with a Webhook secret, even signed "right" with other parameters: 403, a status and a log line saying to use POST; POST still works', async function () {
+      const s = sim as Simulator;
+      await load(s);
+      const fromDevices = collectMessages('fromDevices');
+      const statuses = collectMessages('statuses');
+      // The signature covers the URL without its query, so it is "right" for any parameters at all.
+      const forged = signedRequest(s, server.url, 'GET', HOOK, fromDeviceParams(s, { Payload: 'AAEC' }), { signedParams: fromDeviceParams(s) });
+      for (const req of [forged, signedRequest(s, server.url, 'GET', HOOK, fromDeviceParams(s))]) {
+        const answer = await send(server.url, req);
+        assert.equal(answer.status, 403);
+        assert.match(answer.text, /KORE does not sign GET callbacks.*set the callback method to POST/);
+      }
+      await quietly();
+      assert.equal(fromDevices.length + statuses.length, 0, 'nothing was emitted');
+      await waitFor(() => /^refused 403 \(KORE does not sign GET: use POST\) at /.test(String(statusCalls('in').at(-1)?.text)), 2_000, 'the reason in the status');
+      const warnings = logLines('in', 30).filter((line) => line.includes('Refused'));
+      assert.equal(warnings.length, 1, 'one warning a minute');
+      assert.match(warnings[0], /HTTP 403: KORE does not sign GET callbacks.*POST/);
+
+      const post = await send(server.url, signedRequest(s, server.url, 'POST', HOOK, fromDeviceParams(s)));
+      assert.equal(post.status, 200, post.text);
+      await waitFor(() => fromDevices.length === 1, 3_000, 'the POST');
+    });
+
+    it('accepts GET on a KORE account without a Webhook secret, as it accepts POST: unverified', async function () {
+      const s = sim as Simulator;
+      const { flow, credentials } = flowOf(s);
+      delete (credentials.account as Record<string, string>).webhookSecret;
+      await helper.load(MODULES, flow, credentials);
+      const fromDevices = collectMessages('fromDevices');
+      const answer = await call(server.url, 'GET', `${HOOK}?${new URLSearchParams(fromDeviceParams(s)).toString()}`);
+      assert.equal(answer.status, 200, answer.text);
+      await waitFor(() => fromDevices.length === 1, 3_000, 'the GET');
+      assert.equal((fromDevices[0].callback as Record<string, unknown>).verified, false);
+    });
+
+    it('warns at deploy that a Public URL is recommended when signatures are checked without one', async function () {
+      const s = sim as Simulator;
+      const twilio = await Simulator.start({ mode: 'twilio' });
+      try {
+        const cases: [string, Simulator, string, boolean, RegExp | undefined][] = [
+          ['kore with a secret, no Public URL', s, '', true, /^A Public URL is recommended for callbacks to \/hooks\/in: .*Host header.*Advanced tab/],
+          ['twilio, no Public URL', twilio, '', true, /^A Public URL is recommended/],
+          ['kore with a secret and a Public URL', s, server.url, true, undefined],
+          ['kore without a secret, no Public URL (nothing is checked: the unverified warning says so)', s, '', false, undefined],
+        ];
+        for (const [label, simulator, callbackBaseUrl, secret, expected] of cases) {
+          const { flow, credentials } = flowOf(simulator, { callbackBaseUrl });
+          if (!secret) delete (credentials.account as Record<string, string>).webhookSecret;
+          await helper.load(MODULES, flow, credentials);
+          const warnings = logLines('in', 30).filter((line) => line.includes('Public URL is recommended'));
+          if (expected) {
+            assert.equal(warnings.length, 1, label);
+            assert.match(warnings[0], expected, label);
+          } else {
+            assert.deepEqual(warnings, [], label);
+          }
+          assert.deepEqual(logLines('in', 20), [], `${label}: no error`);
+          await helper.unload();
+        }
+      } finally {
+        await twilio.close();
+      }
+    });
+
+    it('without a Public URL, trusts X-Forwarded-Proto/Host only when the HTTP app trusts the proxy, and answers 400 to a junk Host', async function () {
+      const s = sim as Simulator;
+      const params = fromDeviceParams(s);
+      // Signed for the address a reverse proxy in front of Node-RED would be called at.
+      const proxied = signedRequest(s, 'https://nodered.example.com', 'POST', HOOK, params);
+      proxied.headers['x-forwarded-proto'] = 'https';
+      proxied.headers['x-forwarded-host'] = 'nodered.example.com';
+      const trustLoopback = (RED: NodeAPI): void => {
+        RED.httpNode.set('trust proxy', 'loopback');
+      };
+      for (const trusted of [false, true]) {
+        const { flow, credentials } = flowOf(s, { callbackBaseUrl: '' });
+        await helper.load(trusted ? [...MODULES, trustLoopback] : MODULES, flow, credentials);
+        const fromDevices = collectMessages('fromDevices');
+        const answer = await send(server.url, proxied);
+        assert.equal(answer.status, trusted ? 200 : 403, `trusted: ${trusted}: ${answer.text}`);
+        if (trusted) await waitFor(() => fromDevices.length === 1, 3_000, 'the proxied callback');
+        // A request without forwarded headers is checked against its Host, trusted or not.
+        const direct = await send(server.url, signedRequest(s, server.url, 'POST', HOOK, fromDeviceParams(s, { CommandSid: trusted ? HG2 : HG3 })));
+        assert.equal(direct.status, 200, `direct, trusted: ${trusted}: ${direct.text}`);
+        for (const host of ['evil.example.com/x', 'a..b!', '[::1']) {
+          const junk = signedRequest(s, `http://${host}`, 'POST', HOOK, fromDeviceParams(s));
+          const refused = await withHost(server.url, host, junk);
+          assert.equal(refused.status, 400, `Host ${host}`);
+          assert.match(refused.text, /Host header is not a host name/);
+        }
+        await helper.unload();
+      }
     });
 
     it('remembers idempotency tokens across a redeploy of the node', async function () {

@@ -9,8 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { spy } from 'sinon';
 import type { NodeAPI } from '../../nodes/lib/red';
-import { twilioSignature } from '../../src/callbacks';
+import type { AccountNode } from '../../nodes/supersim-account';
+import { KORE_IDEMPOTENCY_HEADER, KORE_SIGNATURE_HEADER, koreSignature, twilioSignature } from '../../src/callbacks';
 import { Simulator } from '../../src/simulator';
 import { accountFor, collectMessages, helper, nextMessage, sendNodeModules, serveHttpNode } from '../support/flows';
 
@@ -136,6 +138,59 @@ describe('webhooks refuse what the provider did not send, without effect on the 
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(updates.length, 1);
     assert.equal((updates[0].payload as Record<string, unknown>).status, 'sent');
+  });
+
+  it('the account’s status callback route, KORE with a webhook secret: a GET is refused whatever it is signed with; the same event under a new token moves the command once', async function () {
+    const kore = await Simulator.start({ mode: 'kore', timing: { ipSentMs: 60_000, smsSentMs: 60_000, smsDeliveredMs: 60_000 }, sims: [{ uniqueName: 'thermostat' }] });
+    try {
+      const base = (served as Served).url;
+      const account = accountFor(kore, { callbackBaseUrl: base });
+      const flow = [
+        { id: 'tab', type: 'tab', label: 'webhooks' },
+        account.node,
+        { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '6655', payloadType: 'text', callbackUrl: '', callbackMethod: '', track: true, trackTimeout: 20, wires: [['out'], ['updates']] },
+        { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
+        { z: 'tab', x: 100, y: 100, id: 'updates', type: 'helper' },
+      ];
+      await helper.load(sendNodeModules, flow, { account: account.credentials });
+      const updates = collectMessages('updates');
+      const created = nextMessage('out');
+      helper.getNode('send').receive({ payload: 'reboot' });
+      const sid = String(((await created).payload as Record<string, unknown>).sid);
+
+      const url = `${base}/supersim/status/account`;
+      const secret = kore.credentials.webhookSecret;
+      const event = (status: string) => new URLSearchParams({ CommandSid: sid, Status: status, Direction: 'to_sim', ApiVersion: 'v1' }).toString();
+      // KORE's signature leaves the query out, so this one is "right" for any parameters.
+      const get = await fetch(`${url}?${event('failed')}`, { headers: { [KORE_SIGNATURE_HEADER]: koreSignature(secret, 'GET', url, '') } });
+      assert.equal(get.status, 403);
+      assert.match(await get.text(), /KORE does not sign GET callbacks.*POST/);
+      const post = (body: string, token: string) =>
+        statusOf(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', [KORE_SIGNATURE_HEADER]: koreSignature(secret, 'POST', url, body), [KORE_IDEMPOTENCY_HEADER]: token },
+          body,
+        });
+      // The hub is what every tracker of the account hears from: it must hear each event once.
+      const delivered = spy((helper.getNode('account') as unknown as AccountNode).account.hub, 'deliver');
+      assert.equal(await post(event('sent'), 'first'), 200);
+      assert.equal(await post(event('sent'), 'second'), 200);
+      assert.equal(await post(event('sent'), 'first'), 200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(
+        delivered.getCalls().map((call) => [call.args[0].sid, call.args[0].status, call.args[0].idempotencyToken]),
+        [[sid, 'sent', 'first']],
+        'the event under a new token, and the retry, were not handed on again',
+      );
+      assert.deepEqual(
+        updates.map((msg) => (msg.payload as Record<string, unknown>).status),
+        ['sent'],
+        'the refused GET moved nothing',
+      );
+    } finally {
+      await helper.unload();
+      await kore.close();
+    }
   });
 
   it('supersim-command-in', async function () {

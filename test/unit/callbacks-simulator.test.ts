@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IpCommand, SmsCommand, WirelessCommand } from '../../src/api/types';
-import { CallbackReceiver } from '../../src/callbacks/index.js';
+import { CallbackReceiver, KORE_GET_REASON } from '../../src/callbacks/index.js';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../../src/callbacks/index.js';
 import { Simulator } from '../../src/simulator';
 import type { SimulatorMode, SimulatorOptions } from '../../src/simulator';
@@ -132,7 +132,8 @@ describe('callbacks from the simulator', () => {
   });
 
   for (const mode of ['kore', 'twilio'] as const) {
-    for (const method of ['POST', 'GET'] as const) {
+    // KORE signs nothing a GET carries: those are refused, below.
+    for (const method of mode === 'kore' ? (['POST'] as const) : (['POST', 'GET'] as const)) {
       describe(`${mode}, ${method}`, () => {
         it('IP Commands to a SIM (text, binary, failed) become verified to_sim events', async () => {
           const { sim: s, hook: h, http } = await start(mode, method);
@@ -259,6 +260,20 @@ describe('callbacks from the simulator', () => {
     const [delivery] = await h.until(1);
     assert.equal(delivery.result.status, 403);
     assert.equal(delivery.result.event, undefined);
+  });
+
+  it('kore: GET callbacks, from a device or of a command sent to one, are refused with a webhook secret, saying to use POST', async () => {
+    const { sim: s, hook: h, http } = await start('kore', 'GET', { simulator: { callbackRetries: 0 } });
+    await s.sim('thermostat').sendSms('from the device');
+    await http.post(`${s.supersimUrl}/v1/IpCommands`, { Sim: 'thermostat', Payload: 'x', DevicePort: 6655, CallbackUrl: `${h.url}/status`, CallbackMethod: 'GET' });
+    const deliveries = await h.until(2);
+    for (const { request, result } of deliveries) {
+      assert.equal(request.method, 'GET');
+      assert.deepEqual([result.status, result.reason, result.refusal, result.event], [403, KORE_GET_REASON, 'unsigned-get', undefined]);
+    }
+    // Without a secret nothing is verified anyway, and GET is accepted as POST is.
+    const unverified = new CallbackReceiver({ provider: 'kore' }).handle(deliveries[0].request);
+    assert.deepEqual([unverified.status, unverified.verified, unverified.event?.payload], [200, false, 'from the device']);
   });
 
   it('kore: an unsigned callback is accepted unverified without a secret, refused with one', async () => {

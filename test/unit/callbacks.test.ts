@@ -22,6 +22,7 @@ import {
   verifyTwilio,
 } from '../../src/callbacks/index.js';
 import type { CallbackRequest, ReceiverOptions, ReceiverResult } from '../../src/callbacks/index.js';
+import { MAX_URL_CHARS } from '../../src/shared/text.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const sidOf = (prefix: string): string => `${prefix}0123456789abcdef0123456789abcdef`;
@@ -141,11 +142,13 @@ describe('callbacks', () => {
           assert.equal(result.verified, true);
         });
 
-        it('accepts a signed GET', () => {
-          const getUrl = `/hooks/in?${new URLSearchParams(STATUS_FIELDS).toString()}`;
-          const event = accepted(receiver(provider).handle(signed(provider, getRequest(getUrl), BASE + getUrl)));
-          assert.equal(event.payload, 'hello');
-        });
+        if (provider === 'twilio') {
+          it('accepts a signed GET', () => {
+            const getUrl = `/hooks/in?${new URLSearchParams(STATUS_FIELDS).toString()}`;
+            const event = accepted(receiver(provider).handle(signed(provider, getRequest(getUrl), BASE + getUrl)));
+            assert.equal(event.payload, 'hello');
+          });
+        }
 
         const tamperings: [string, (request: CallbackRequest) => CallbackRequest][] = [
           ['a changed body', (r) => ({ ...r, rawBody: formBody({ ...STATUS_FIELDS, Payload: 'hellO' }) })],
@@ -172,12 +175,26 @@ describe('callbacks', () => {
           const getUrl = `/hooks/in?${new URLSearchParams(STATUS_FIELDS).toString()}`;
           const request = signed(provider, getRequest(getUrl), BASE + getUrl);
           const changed = { ...request, url: getUrl.replace('Status=sent', 'Status=failed') };
-          // KORE signs the URL without its query, so only Twilio notices; KORE callbacks are POSTs in practice.
-          if (provider === 'twilio') assertRefused(receiver(provider).handle(changed), 403);
-          else assert.equal(accepted(receiver(provider).handle(changed)).status, 'failed');
+          assertRefused(receiver(provider).handle(changed), 403);
         });
       });
     }
+
+    it('kore with a webhook secret refuses every GET, saying to use POST: KORE signs neither its query nor its parameters', () => {
+      const getUrl = `/hooks/in?${new URLSearchParams(STATUS_FIELDS).toString()}`;
+      const request = signed('kore', getRequest(getUrl), BASE + getUrl);
+      for (const get of [request, { ...request, url: getUrl.replace('Status=sent', 'Status=failed') }, getRequest('/hooks/in?junk')]) {
+        const result = receiver('kore').handle(get);
+        assertRefused(result, 403, /KORE does not sign GET callbacks.*set the callback method to POST/);
+        assert.equal(result.refusal, 'unsigned-get');
+      }
+      // The same callback as a signed POST is accepted.
+      const post = signed('kore', postRequest('/hooks/in', formBody(STATUS_FIELDS)), `${BASE}/hooks/in`);
+      assert.equal(accepted(receiver('kore').handle(post)).status, 'sent');
+      // Without a secret nothing is verified, GET or POST, and command-in warns about it at deploy.
+      const unverified = new CallbackReceiver({ provider: 'kore' }).handle(getRequest(getUrl));
+      assert.deepEqual([unverified.status, unverified.verified, unverified.refusal], [200, false, undefined]);
+    });
 
     it('a twilio receiver without an Auth Token refuses everything, saying why', () => {
       const request = signed('twilio', postRequest('/in', formBody(STATUS_FIELDS)), `${BASE}/in`);
@@ -245,19 +262,51 @@ describe('callbacks', () => {
       assert.deepEqual(signedUrlVariants('ftp://h/a'), ['ftp://h/a']);
     });
 
-    it('honours X-Forwarded-Proto and X-Forwarded-Host (first hop of a list) unless told not to', () => {
+    it('trusts X-Forwarded-Proto and X-Forwarded-Host (first hop of a list) only from a trusted proxy, or when told to', () => {
       const request = postRequest('/in?x=1', body, { host: '127.0.0.1:1880', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'nodered.example.com, proxy.internal' });
-      assert.equal(publicUrlOf(request, {}), 'https://nodered.example.com/in?x=1');
-      assert.equal(publicUrlOf(request, { trustForwardedHeaders: false }), 'http://127.0.0.1:1880/in?x=1');
-      assert.equal(publicUrlOf({ ...request, protocol: 'https', host: 'local.example:8443' }, { trustForwardedHeaders: false }), 'https://local.example:8443/in?x=1');
+      const viaProxy = { ...request, viaTrustedProxy: true };
+      assert.equal(publicUrlOf(request, {}), 'http://127.0.0.1:1880/in?x=1', 'anyone can send these headers');
+      assert.equal(publicUrlOf(viaProxy, {}), 'https://nodered.example.com/in?x=1');
+      assert.equal(publicUrlOf(request, { trustForwardedHeaders: true }), 'https://nodered.example.com/in?x=1');
+      assert.equal(publicUrlOf(viaProxy, { trustForwardedHeaders: false }), 'http://127.0.0.1:1880/in?x=1');
+      assert.equal(publicUrlOf({ ...request, protocol: 'https', host: 'local.example:8443' }, {}), 'https://local.example:8443/in?x=1');
 
       for (const provider of ['kore', 'twilio'] as const) {
         const forwarded = signed(provider, request, 'https://nodered.example.com/in?x=1');
-        assert.equal(receiver(provider, { publicBaseUrl: undefined }).handle(forwarded).status, 200);
-        assert.equal(receiver(provider, { publicBaseUrl: undefined, trustForwardedHeaders: false }).handle(forwarded).status, 403);
+        assertRefused(receiver(provider, { publicBaseUrl: undefined }).handle(forwarded), 403);
+        assert.equal(receiver(provider, { publicBaseUrl: undefined }).handle({ ...forwarded, viaTrustedProxy: true }).status, 200);
         const local = signed(provider, request, 'http://127.0.0.1:1880/in?x=1');
-        assert.equal(receiver(provider, { publicBaseUrl: undefined, trustForwardedHeaders: false }).handle(local).status, 200);
+        assert.equal(receiver(provider, { publicBaseUrl: undefined }).handle(local).status, 200);
+        assertRefused(receiver(provider, { publicBaseUrl: undefined }).handle({ ...local, viaTrustedProxy: true }), 403);
       }
+    });
+
+    it('answers 400 to a Host or trusted X-Forwarded-Host that is no host name, IP address or [IPv6] literal with a port', () => {
+      const good = ['nodered.example.com', 'nodered.example.com:1880', '127.0.0.1', '127.0.0.1:1', '[::1]', '[::1]:1880', '[2001:db8::7]:443', 'my_host-1.local~'];
+      const junk = ['a b', 'a/b', 'a@b', 'a:b:c', 'a:', 'a:123456', '[::1', '::1', '[zz::1]', 'ex\u00e9mple.com', 'a\tb', "a'b", 'x'.repeat(254), '[::1]:80:80'];
+      for (const host of good) assert.equal(publicUrlOf(postRequest('/in', body, { host }), {}), `http://${host}/in`);
+      for (const host of junk) {
+        for (const request of [postRequest('/in', body, { host }), { ...postRequest('/in', body, { 'x-forwarded-host': host }), viaTrustedProxy: true }]) {
+          assert.throws(
+            () => publicUrlOf(request, {}),
+            (error: unknown) => error instanceof CallbackParseError && error.status === 400 && /Host header is not a host name/.test(error.message),
+            JSON.stringify(host),
+          );
+        }
+        assertRefused(receiver('twilio', { publicBaseUrl: undefined }).handle(signed('twilio', postRequest('/in', body, { host }), `http://${host}/in`)), 400, /Host/);
+      }
+      // With a Public URL the Host is not used, so it is not judged either.
+      assert.equal(publicUrlOf(postRequest('/in', body, { host: 'a b' }), { publicBaseUrl: BASE }), `${BASE}/in`);
+    });
+
+    it('answers 400 to a request path over the URL length limit, and trims a Public URL of any length in linear time', () => {
+      const path = `/${'a'.repeat(MAX_URL_CHARS)}`;
+      assert.throws(() => publicUrlOf(postRequest(path, body), { publicBaseUrl: BASE }), (error: unknown) => error instanceof CallbackParseError && error.status === 400);
+      assertRefused(receiver('kore').handle(postRequest(path, body)), 400, /at most 2048/);
+      // The query is not the path: Twilio puts a GET callback's fields there.
+      assert.equal(publicUrlOf(postRequest(`/in?${'q'.repeat(MAX_URL_CHARS)}`, body), { publicBaseUrl: BASE }).length, BASE.length + 4 + MAX_URL_CHARS);
+      // A quadratic trim took seconds over this many slashes; a linear one does not notice them.
+      assert.equal(publicUrlOf(postRequest('/in', body), { publicBaseUrl: `${BASE}${'/'.repeat(40_000)}` }), `${BASE}/in`);
     });
 
     it('prefers publicBaseUrl (with a path prefix and a trailing slash) over forwarded headers', () => {
@@ -427,7 +476,29 @@ describe('callbacks', () => {
         const retry = r.handle(delivery('tok-1'));
         assert.equal(retry.duplicate, true);
         assert.deepEqual(accepted(retry), first.event);
-        assert.equal(r.handle(delivery('tok-2')).duplicate, false);
+        assert.equal(r.handle(delivery('tok-2', { ...STATUS_FIELDS, Status: 'delivered' })).duplicate, false);
+      });
+
+      it(`${provider}: the same event delivered again under another token is a duplicate; another status, direction or command is not`, () => {
+        const r = receiver(provider);
+        assert.equal(r.handle(delivery('tok-1')).duplicate, false);
+        const again = r.handle(delivery('tok-2'));
+        assert.equal(again.duplicate, true);
+        assert.equal(accepted(again).idempotencyToken, 'tok-2');
+        assert.equal(r.handle(delivery('tok-3', { ...STATUS_FIELDS, Status: 'failed' })).duplicate, false);
+        assert.equal(r.handle(delivery('tok-4', { ...STATUS_FIELDS, Direction: 'from_sim', Status: 'received' })).duplicate, false);
+        assert.equal(r.handle(delivery('tok-5', { ...STATUS_FIELDS, CommandSid: sidOf('HC') })).duplicate, false);
+        // Each of those is now remembered too, under a token of its own.
+        assert.equal(r.handle(delivery('tok-6', { ...STATUS_FIELDS, Status: 'failed' })).duplicate, true);
+        // A retry of the first delivery is still one, by its token and its event.
+        assert.equal(r.handle(delivery('tok-1')).duplicate, true);
+      });
+
+      it(`${provider}: a forged copy of an event under a new token does not hold back the real one`, () => {
+        const r = receiver(provider);
+        const forged = signed(provider, postRequest('/in', formBody(STATUS_FIELDS), { [header]: 'forged' }), `${BASE}/in`, 'wrong key');
+        assertRefused(r.handle(forged), 403);
+        assert.equal(r.handle(delivery('real')).duplicate, false);
       });
 
       it(`${provider}: a forged request does not poison the cache`, () => {
@@ -438,9 +509,31 @@ describe('callbacks', () => {
       });
     }
 
-    it('without a token every delivery is new', () => {
+    it('without a token, each new event is new and the same event again is a duplicate', () => {
       const r = new CallbackReceiver({ provider: 'kore' });
-      for (let i = 0; i < 2; i++) assert.equal(r.handle(postRequest('/in', formBody(STATUS_FIELDS))).duplicate, false);
+      assert.equal(r.handle(postRequest('/in', formBody(STATUS_FIELDS))).duplicate, false);
+      assert.equal(r.handle(postRequest('/in', formBody({ ...STATUS_FIELDS, Status: 'delivered' }))).duplicate, false);
+      assert.equal(r.handle(postRequest('/in', formBody(STATUS_FIELDS))).duplicate, true);
+    });
+
+    it('remembers events with the same bounds as tokens: the count, then the TTL from the first sighting', () => {
+      let now = 0;
+      const cache = new IdempotencyCache({ maxEntries: 3, ttlMs: 100, now: () => now });
+      const event = (sid: string, status: 'sent' | 'delivered' = 'sent') => ({ sid: sidOf(sid), status, direction: 'to_sim' as const });
+      for (const sid of ['HG', 'HC', 'DC']) assert.equal(cache.eventSeenBefore(event(sid)), false);
+      assert.equal(cache.eventSeenBefore(event('HG', 'delivered')), false, 'a fourth event pushes out the first');
+      assert.equal(cache.eventCount, 3);
+      assert.equal(cache.eventSeenBefore(event('HC')), true);
+      assert.equal(cache.eventSeenBefore(event('HG')), false, 'the first was forgotten');
+      assert.equal(cache.size, 0, 'events and tokens are counted apart');
+      now = 99;
+      assert.equal(cache.eventSeenBefore(event('HG', 'delivered')), true);
+      now = 100;
+      assert.equal(cache.eventSeenBefore(event('HG', 'delivered')), false, 'expired 100 ms after it was first seen');
+      // By default, as many as tokens: 10 000.
+      const defaults = new IdempotencyCache({ now: () => now });
+      for (let i = 0; i <= 10_000; i++) defaults.eventSeenBefore({ sid: `HG${i.toString(16).padStart(32, '0')}`, status: 'sent', direction: 'to_sim' });
+      assert.equal(defaults.eventCount, 10_000);
     });
 
     it('receivers sharing a cache share what they have seen', () => {

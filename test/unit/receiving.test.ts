@@ -58,6 +58,13 @@ describe('receiving: webhook paths', () => {
     assert.equal(webhookServerPath('/api/', '/hook/'), '/api/hook');
     assert.equal(webhookPublicUrl('https://n.example.com/', '/red', 'hook'), 'https://n.example.com/red/hook');
     assert.equal(webhookPublicUrl('https://n.example.com/prefix', '/', '/a/b'), 'https://n.example.com/prefix/a/b');
+    assert.equal(webhookServerPath('//', '//'), '/');
+  });
+
+  it('trims slashes in linear time, whatever their number', () => {
+    // /\/+$/ backtracked from every slash of the run: 40 000 of them took seconds.
+    const slashes = '/'.repeat(40_000);
+    assert.equal(webhookPublicUrl(`https://n.example.com${slashes}`, `${slashes}red${slashes}`, '/hook'), 'https://n.example.com/red/hook');
   });
 });
 
@@ -138,6 +145,22 @@ describe('receiving: receive()', () => {
     assert.match(result.reason, /X-Twilio-Signature does not match.*https:\/\/n\.example\.com\/hook/);
   });
 
+  it('answers a KORE GET with a reason the sender and the owner can act on: KORE signs no GET, use POST', () => {
+    const receiver = new CallbackReceiver({ provider: 'kore', webhookSecret: 'secret', publicBaseUrl: 'https://n.example.com' });
+    const result = receive(receiver, { method: 'GET', url: `/hook?CommandSid=${HG}&Status=sent`, headers: { host: 'example.com' }, rawBody: Buffer.alloc(0) });
+    assert.equal(result.outcome, 'refused');
+    if (result.outcome !== 'refused') return;
+    assert.deepEqual([result.status, result.refusal], [403, 'unsigned-get']);
+    assert.match(result.answer, /^Forbidden: KORE does not sign GET callbacks.*POST$/);
+    assert.match(result.reason, /KORE does not sign GET callbacks.*POST/);
+  });
+
+  it('answers the same event under a new token 200 without a message', () => {
+    const receiver = new CallbackReceiver({ provider: 'kore' });
+    assert.equal(receive(receiver, post(body, { [KORE_IDEMPOTENCY_HEADER]: 't1' })).outcome, 'accepted');
+    assert.equal(receive(receiver, post(body, { [KORE_IDEMPOTENCY_HEADER]: 't2' })).outcome, 'duplicate');
+  });
+
   it('answers a body that is neither form nor JSON 400 (not 415), and keeps 405 and 413', () => {
     const receiver = new CallbackReceiver({ provider: 'kore', maxBodyBytes: 200 });
     const cases: [CallbackRequest, number, RegExp][] = [
@@ -207,6 +230,7 @@ describe('receiving: Fleet set-up', () => {
   }
 
   class FakeAccount implements FleetAccount {
+    provider: 'kore' | 'twilio' = 'twilio';
     configError: string | undefined = undefined;
     callbackBaseUrl: string | undefined = 'https://n.example.com';
     updates: { id: string; params: UpdateFleetParams }[] = [];
@@ -272,6 +296,21 @@ describe('receiving: Fleet set-up', () => {
       smsCommandsUrl: 'https://n.example.com/hook',
       smsCommandsMethod: 'POST',
     });
+  });
+
+  it('never points a KORE Fleet at this node with GET, which KORE does not sign', async () => {
+    const account = new FakeAccount();
+    account.provider = 'kore';
+    for (const [ip, sms] of [[true, false], [false, true], [true, true]]) {
+      await assert.rejects(pointFleet(account, '/', { account: 'a1', fleet: HF, url: '/hook', ip, sms, method: 'GET' }), (err: Error) => {
+        assert.ok(err instanceof FleetSetupError);
+        assert.match(err.message, /KORE does not sign GET callbacks.*choose POST/);
+        return true;
+      });
+    }
+    assert.equal(account.updates.length, 0, 'nothing was sent to KORE');
+    await pointFleet(account, '/', { account: 'a1', fleet: HF, url: '/hook', ip: true, sms: false, method: 'POST' });
+    assert.deepEqual(account.updates[0].params, { ipCommandsUrl: 'https://n.example.com/hook', ipCommandsMethod: 'POST' });
   });
 
   it('says what to set up first: a deployed, usable account with a Public URL, and HTTP nodes', async () => {
