@@ -74,23 +74,29 @@ async function fetchToken(tokenUrl: string, clientId: string, clientSecret: stri
   return body.access_token;
 }
 
+/** The next request's body and headers: each call makes another one. */
+type RequestFor = () => { body: string; headers: Record<string, string> };
+
 /**
- * One autocannon run. Every request carries its own idempotency token, so supersim-command-in takes
- * none for a retry; the core flow gets the same header, so both cost the load generator alike.
+ * One autocannon run. Every request is another event (its own CommandSid, so its own signature) under
+ * its own idempotency token, as a busy Fleet sends them: command-in emits each, none is a duplicate.
+ * The core flow gets the same bodies and headers, so both cost the load generator alike.
  */
-function cannon(url: string, seconds: number, connections: number, body: string, headers: Record<string, string>): Promise<autocannon.Result> {
-  let counter = 0;
-  const prefix = Math.random().toString(36).slice(2);
+function cannon(url: string, seconds: number, connections: number, requestFor: RequestFor): Promise<autocannon.Result> {
+  const first = requestFor();
   return autocannon({
     url,
     connections,
     duration: seconds,
     method: 'POST',
-    headers,
-    body,
+    headers: first.headers,
+    body: first.body,
     requests: [
       {
-        setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'i-twilio-idempotency-token': `${prefix}-${counter++}` } }),
+        setupRequest: (request) => {
+          const next = requestFor();
+          return { ...request, body: next.body, headers: { ...request.headers, ...next.headers } };
+        },
       },
     ],
   });
@@ -166,28 +172,44 @@ export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<Nod
       receive = { skipped: 'supersim-command-in is not built yet (dist/nodes/supersim-command-in.js missing)' };
     } else {
       log(`B2: autocannon ${options.receiveSeconds} s at ${options.receiveConnections} connections, each target`);
-      const params = {
+      const prefix = Math.random().toString(36).slice(2);
+      const paramsFor = (n: number): Record<string, string> => ({
         AccountSid: B2_ACCOUNT_SID,
-        CommandSid: `HG${'0123456789abcdef'.repeat(2)}`,
+        CommandSid: `HG${n.toString(16).padStart(32, '0')}`,
         SimSid: `HS${'fedcba9876543210'.repeat(2)}`,
         SimUniqueName: 'bench-device',
         Status: 'sent',
         Direction: 'to_sim',
         PayloadType: 'text',
         ApiVersion: 'v1',
-      };
-      const body = new URLSearchParams(params).toString();
+      });
       const nodeUrl = new URL(B2_PATHS.node.slice(1), nodeRed.nodeUrl).toString();
       const coreUrl = new URL(B2_PATHS.core.slice(1), nodeRed.nodeUrl).toString();
-      const nodeHeaders = { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(B2_AUTH_TOKEN, nodeUrl, params) };
-      const coreHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+      // One counter per target across its warm-up and runs: a CommandSid seen before would be a duplicate.
+      const requestFor = (signedFor: string | undefined): RequestFor => {
+        let n = 0;
+        return () => {
+          n++;
+          const params = paramsFor(n);
+          const headers: Record<string, string> = {
+            'content-type': 'application/x-www-form-urlencoded',
+            'i-twilio-idempotency-token': `${prefix}-${n}`,
+          };
+          // Both variants compute the signature, so the load generator works alike for each.
+          const signature = twilioSignature(B2_AUTH_TOKEN, signedFor ?? nodeUrl, params);
+          if (signedFor !== undefined) headers['x-twilio-signature'] = signature;
+          return { body: new URLSearchParams(params).toString(), headers };
+        };
+      };
+      const nodeRequests = requestFor(nodeUrl);
+      const coreRequests = requestFor(undefined);
       // Warm both; then each target for half the time, twice, in the order node, core, core, node.
-      await cannon(nodeUrl, 2, options.receiveConnections, body, nodeHeaders);
-      await cannon(coreUrl, 2, options.receiveConnections, body, coreHeaders);
+      await cannon(nodeUrl, 2, options.receiveConnections, nodeRequests);
+      await cannon(coreUrl, 2, options.receiveConnections, coreRequests);
       const half = options.receiveSeconds / 2;
       const halves: Record<'node' | 'core', ReceiveFigures[]> = { node: [], core: [] };
       for (const variant of ['node', 'core', 'core', 'node'] as const) {
-        const run = receiveFigures(variant, await cannon(variant === 'node' ? nodeUrl : coreUrl, half, options.receiveConnections, body, variant === 'node' ? nodeHeaders : coreHeaders));
+        const run = receiveFigures(variant, await cannon(variant === 'node' ? nodeUrl : coreUrl, half, options.receiveConnections, variant === 'node' ? nodeRequests : coreRequests));
         log(`  ${variant.padEnd(5)} ${Math.round(run.requestsPerSecond)}/s  p99 ${run.p99Ms} ms  (${run.requests} requests, ${run.non2xx} non-2xx, ${run.errors} errors)`);
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`B2 ${variant}: ${run.non2xx} non-2xx answers and ${run.errors} errors`);
         halves[variant].push(run);

@@ -135,10 +135,8 @@ function usable(account: FleetAccount | undefined, httpNodeRoot: string | false)
 }
 
 function refused(err: unknown): never {
-  if (err instanceof ApiError) {
-    const what = err.status !== undefined ? `The provider refused (HTTP ${err.status}${err.code !== undefined ? `, code ${err.code}` : ''})` : 'The provider could not be reached';
-    throw new FleetSetupError(`${what}: ${err.message}`, err.status, err.code);
-  }
+  // The client's message already leads with what to do and carries the status and code.
+  if (err instanceof ApiError) throw new FleetSetupError(err.message, err.status, err.code);
   throw err;
 }
 

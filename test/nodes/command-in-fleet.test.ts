@@ -117,7 +117,7 @@ describe('supersim-command-in: Fleet set-up endpoints', function () {
     assert.equal(unknownFleet.status, 400);
     assert.equal(unknownFleet.body.status, 404);
     assert.equal(unknownFleet.body.code, 20404);
-    assert.match(unknownFleet.body.message, /The provider refused \(HTTP 404, code 20404\): .*not found/i);
+    assert.match(unknownFleet.body.message, /^Fleet nope is not in this account \(HTTP 404, code 20404\)\. .*not found/i);
 
     const invalidMethod = await post({ ...valid, method: 'PUT' });
     assert.equal(invalidMethod.status, 400);

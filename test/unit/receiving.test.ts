@@ -332,7 +332,7 @@ describe('receiving: Fleet set-up', () => {
 
   it('passes on an API refusal with its status, code and message', async () => {
     const account = new FakeAccount();
-    account.failure = new ApiError('fetchFleet failed: HTTP 404, code 20404: The requested resource /Fleets/nope was not found', {
+    account.failure = new ApiError('Fleet nope is not in this account (HTTP 404, code 20404). The provider said: The requested resource /Fleets/nope was not found', {
       kind: 'api',
       operation: 'fetchFleet',
       method: 'GET',
@@ -344,12 +344,13 @@ describe('receiving: Fleet set-up', () => {
     });
     await assert.rejects(showFleet(account, '/', { account: 'a1', fleet: 'nope' }), (err: Error) => {
       assert.ok(err instanceof FleetSetupError);
-      assert.match(err.message, /^The provider refused \(HTTP 404, code 20404\): .*was not found/);
+      // The client's message leads with what to do and has the status and code: passed on as it is.
+      assert.equal(err.message, 'Fleet nope is not in this account (HTTP 404, code 20404). The provider said: The requested resource /Fleets/nope was not found');
       assert.deepEqual(err.toJSON(), { message: err.message, status: 404, code: 20404 });
       return true;
     });
-    account.failure = new ApiError('fetchFleet failed: connection refused', { kind: 'network', operation: 'fetchFleet', method: 'GET', path: '/v1/Fleets/x', effect: 'none', attempts: 1 });
-    await assert.rejects(showFleet(account, '/', { account: 'a1', fleet: 'x' }), /The provider could not be reached: .*connection refused/);
+    account.failure = new ApiError('Could not reach 127.0.0.1: check the Super SIM API URL of the account node (connection refused). Nothing was sent.', { kind: 'network', operation: 'fetchFleet', method: 'GET', path: '/v1/Fleets/x', effect: 'none', attempts: 1 });
+    await assert.rejects(showFleet(account, '/', { account: 'a1', fleet: 'x' }), /Could not reach 127\.0\.0\.1: .*connection refused/);
     account.failure = new TypeError('a bug');
     await assert.rejects(showFleet(account, '/', { account: 'a1', fleet: 'x' }), TypeError);
   });
