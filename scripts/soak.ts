@@ -78,7 +78,8 @@ export interface SoakResult {
   problems: string[];
 }
 
-const MAY_HAVE_REACHED = /may have (acted|received|reached)|accepted the request/;
+// The wording the client uses when a create may have happened (src/api/client.ts), as the fault matrix reads it.
+const MAY_HAVE_REACHED = /may have been created|was created\b|may have reached/;
 const MB = 1024 * 1024;
 
 /** A full collection on demand, without requiring node --expose-gc. */
