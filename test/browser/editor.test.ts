@@ -462,9 +462,11 @@ describe('editor in a real browser', function () {
       await setField('#node-config-input-accountSid', `AC${HEX32.slice(1)}`);
       const tip = await page.evaluate(() => {
         const def = RED.nodes.getType('supersim-account') as unknown as { credentials: Record<string, { validate(this: EditorNode, v: unknown, opt: object): unknown }> };
-        return def.credentials.accountSid.validate.call(RED.nodes.node('acc1') as EditorNode, 'AC0123', {});
+        const node = RED.nodes.node('acc1') as EditorNode;
+        return [def.credentials.accountSid.validate.call(node, 'AC0123', {}), def.credentials.authToken.validate.call(node, ' ', {})];
       });
-      assert.match(String(tip), /AC and 32 hexadecimal digits, 34 characters; this one has 6/);
+      assert.match(String(tip[0]), /AC and 32 hexadecimal digits, 34 characters; this one has 6/);
+      assert.equal(tip[1], "Auth Token is required for Twilio: copy it from the provider's Console");
       await setField('#node-config-input-accountSid', `AC${HEX32}`);
       assert.equal(await hasError('#node-config-input-accountSid'), false, 'a well-formed Account SID');
       await setField('#node-config-input-authToken', 'token');
