@@ -7,7 +7,7 @@
  * docs/demo-flow.png for the README.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,10 +18,17 @@ import { launchBrowser, requireBrowser } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorRED {
-  nodes: { node(id: string): unknown; filterNodes(filter: { z: string }): unknown[]; eachWorkspace(cb: (ws: { id: string; label: string }) => void): void };
+  nodes: {
+    node(id: string): unknown;
+    filterNodes(filter: { z: string }): unknown[];
+    eachWorkspace(cb: (ws: { id: string; label: string }) => void): void;
+    eachConfig(cb: (node: { id: string; type: string; name?: string }) => void): void;
+    eachNode(cb: (node: { id: string; type: string; name?: string }) => void): void;
+    workspace(id: string): unknown;
+  };
   sidebar: { show(id: string): void };
-  workspaces: { show(id: string): void };
-  view: { select(selection: string | string[]): void };
+  workspaces: { show(id: string): void; delete(workspace: unknown): void };
+  view: { select(selection: string | string[]): void; importNodes(nodes: object[], options: { generateIds: boolean }): void };
 }
 declare const RED: EditorRED;
 /** The page's own, called inside page functions (this project's TypeScript has no DOM library). */
@@ -249,7 +256,30 @@ describe('palette, examples and the demo in a real browser', function () {
       return labels;
     });
     assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example']);
+    await page.evaluate(() => RED.workspaces.show('5e5e010000000000'));
+    await page.waitForTimeout(300);
     await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'imported-examples.png') });
+  });
+
+  it('the Dashboard 2 example, imported without Dashboard 2, leaves no unknown config node behind once its tab is deleted', async function () {
+    // Dashboard 2 is not installed here: its config nodes import as unknown types, which would keep every flow stopped.
+    const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', 'extras', 'Device control panel (Dashboard 2).json'), 'utf8')) as { id: string; type: string }[];
+    const tab = flow.find((node) => node.type === 'tab') as { id: string };
+    // The editor keeps a node of an unknown type as type "unknown", named after the type it had.
+    const dashboardConfig = (): Promise<string[]> =>
+      page.evaluate((ids) => {
+        const found: string[] = [];
+        const look = (node: { id: string; type: string; name?: string }): void => {
+          if (ids.includes(node.id)) found.push(`${node.type === 'unknown' ? String(node.name) : node.type} ${node.id}`);
+        };
+        RED.nodes.eachConfig(look);
+        RED.nodes.eachNode(look);
+        return found;
+      }, flow.filter((node) => node.type.startsWith('ui-') && !('wires' in node)).map((node) => node.id));
+    await page.evaluate((nodes) => RED.view.importNodes(nodes, { generateIds: false }), flow);
+    assert.equal((await dashboardConfig()).length, 6, 'imported with its six Dashboard config nodes');
+    await page.evaluate((id) => RED.workspaces.delete(RED.nodes.workspace(id)), tab.id);
+    assert.deepEqual(await dashboardConfig(), [], 'they went with the tab');
   });
 
   it('raised no script errors in the editor (the packed editor files load their resources)', function () {
