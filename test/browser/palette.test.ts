@@ -256,8 +256,22 @@ describe('palette, examples and the demo in a real browser', function () {
       return labels;
     });
     assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example']);
-    await page.evaluate(() => RED.workspaces.show('5e5e010000000000'));
-    await page.waitForTimeout(300);
+    // Each example's tab shows all of it in this window too: no comment starts left of the canvas.
+    const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      return { x: box.x, y: box.y, right: box.x + element.clientWidth, bottom: box.y + element.clientHeight };
+    });
+    for (const tab of ['5e5e020000000000', '5e5e010000000000']) {
+      await page.evaluate((id) => RED.workspaces.show(id), tab);
+      await page.waitForTimeout(300);
+      const outside = await page.locator('#red-ui-workspace-chart').evaluate((element, box) => {
+        return [...element.querySelectorAll('g.red-ui-flow-node-group > rect.red-ui-flow-node')]
+          .map((node) => ({ id: node.closest('g.red-ui-flow-node-group')?.id ?? '', rect: node.getBoundingClientRect() }))
+          .filter(({ rect }) => rect.width > 0 && (rect.x < box.x || rect.y < box.y || rect.x + rect.width > box.right || rect.y + rect.height > box.bottom))
+          .map(({ id }) => id);
+      }, chart);
+      assert.deepEqual(outside, [], `nodes of tab ${tab} outside the canvas`);
+    }
     await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'imported-examples.png') });
   });
 
