@@ -544,7 +544,7 @@ export const DEMO_CATALOGUE_PATH = 'supersim-demo/catalogue.json';
 
 /**
  * The palette manager fetches https://catalogue.nodered.org at every editor load, which on a machine
- * without internet only fails (a console error, "update check failed"). The demo needs no internet, so
+ * without internet can only fail (a warning in the browser's console). The demo needs no internet, so
  * its editor gets an empty catalogue served by its own Node-RED. No catalogue at all would leave the
  * Install tab waiting for one forever (Node-RED 4.1 finishes loading only when a catalogue answers).
  */
