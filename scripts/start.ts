@@ -261,7 +261,16 @@ export const DEMO_IDS = {
   asText: 'a1d3e0c0de000053',
   commentSend: 'a1d3e0c0de000060',
   commentReceive: 'a1d3e0c0de000061',
+  catchErrors: 'a1d3e0c0de000070',
+  debugErrors: 'a1d3e0c0de000071',
 } as const;
+
+/**
+ * What the debug nodes after the send nodes and the filter show: the status first, so that it reads
+ * without expanding the object (a Wireless Command's status is far down its resource). JSONata leaves
+ * out what a resource lacks: `payload` for IP and SMS Commands, `command` for Wireless ones.
+ */
+export const DEMO_COMMAND_SUMMARY = '{"status": payload.status, "sid": payload.sid, "payload": payload.payload, "command": payload.command}';
 
 export interface DemoFlowOptions {
   /** Where the simulator's API is, e.g. http://127.0.0.1:1881. */
@@ -288,12 +297,15 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     topic: '',
     payload,
     payloadType,
-    x: 150,
+    x: 140,
     y,
     wires: [[target]],
   });
-  /** `shown` is what the node shows under itself: a property of msg, or nothing. */
-  const debug = (nodeId: string, name: string, shown: string | null, x: number, y: number): object => ({
+  /**
+   * `shown` is what the node shows under itself: a property of msg, or nothing; `sidebar` what it
+   * shows in the Debug sidebar: a property of msg, or a JSONata expression.
+   */
+  const debug = (nodeId: string, name: string, shown: string | null, x: number, y: number, sidebar: { msg: string } | { jsonata: string } = { msg: 'payload' }): object => ({
     id: nodeId,
     type: 'debug',
     z,
@@ -302,8 +314,8 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     tosidebar: true,
     console: false,
     tostatus: shown !== null,
-    complete: 'payload',
-    targetType: 'msg',
+    complete: 'msg' in sidebar ? sidebar.msg : sidebar.jsonata,
+    targetType: 'msg' in sidebar ? 'msg' : 'jsonata',
     statusVal: shown ?? '',
     statusType: shown === 'payload' ? 'auto' : 'msg',
     x,
@@ -320,7 +332,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     track: true,
     trackTimeout: 60,
     ...fields,
-    x: 380,
+    x: 350,
     y,
     wires: [[id.debugCreated], [id.filter]],
   });
@@ -356,7 +368,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
         "The account node points at the local simulator, with the simulator's credentials; its Public URL is this " +
         'Node-RED, so the simulator can deliver status callbacks and what devices send.\n\n' +
         'To use real SIMs, open the account node, choose KORE or Twilio, clear the three URLs and enter your own credentials.',
-      x: 350,
+      x: 340,
       y: 40,
       wires: [],
     },
@@ -366,19 +378,21 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       z,
       name: 'Send commands to the simulated devices; each status change leaves output 2',
       info: '',
-      x: 350,
-      y: 90,
+      x: 340,
+      y: 80,
       wires: [],
     },
-    inject(id.injectIp, 'IP Command', 'set temperature 21', 'str', 140, id.sendIp),
-    inject(id.injectIpBinary, 'binary IP Command', '[1,2,3,4]', 'bin', 200, id.sendIpBinary),
-    inject(id.injectSms, 'SMS Command', 'where are you?', 'str', 260, id.sendSms),
-    inject(id.injectWireless, 'Wireless Command', 'read meter', 'str', 320, id.sendWireless),
-    send(id.sendIp, 140, { type: 'supersim-ip-command', sim: DEMO_SIMS.thermostat, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
-    send(id.sendIpBinary, 200, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
-    send(id.sendSms, 260, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    send(id.sendWireless, 320, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    debug(id.debugCreated, 'command created', null, 630, 160),
+    // Named for what they send, not like the palette's nodes: the send nodes are those.
+    inject(id.injectIp, 'text by IP', 'set temperature 21', 'str', 130, id.sendIp),
+    inject(id.injectIpBinary, 'bytes by IP', '[1,2,3,4]', 'bin', 190, id.sendIpBinary),
+    inject(id.injectSms, 'text by SMS', 'where are you?', 'str', 250, id.sendSms),
+    inject(id.injectWireless, 'text by Wireless', 'read meter', 'str', 310, id.sendWireless),
+    send(id.sendIp, 130, { type: 'supersim-ip-command', sim: DEMO_SIMS.thermostat, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendIpBinary, 190, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendSms, 250, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    send(id.sendWireless, 310, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    // Laid out for a 1400×900 window with the sidebars open: nothing right of x≈850, no status text under a neighbour.
+    debug(id.debugCreated, 'command created', null, 610, 160, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.filter,
       type: 'supersim-status-filter',
@@ -387,18 +401,19 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       statuses: [],
       maxCommands: 100000,
       store: '',
-      x: 610,
-      y: 280,
+      x: 600,
+      y: 250,
       wires: [[id.debugStatus]],
     },
-    debug(id.debugStatus, 'status change', 'payload.status', 870, 280),
+    // Below the filter, not beside it: the filter's counts under it would run beneath a node on its right.
+    debug(id.debugStatus, 'status change', 'payload.status', 640, 320, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.commentReceive,
       type: 'comment',
       z,
-      name: `Receive what the devices send back (the simulator's fleet points at ${DEMO_COMMANDS_PATH})`,
+      name: `Receive what the devices send back (the simulator's Fleet "default" points at ${DEMO_COMMANDS_PATH})`,
       info: '',
-      x: 390,
+      x: 400,
       y: 400,
       wires: [],
     },
@@ -409,8 +424,8 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       name: '',
       account: id.account,
       url: DEMO_COMMANDS_PATH,
-      x: 170,
-      y: 460,
+      x: 150,
+      y: 450,
       // Output 2 would carry status callbacks of commands sent with this node's URL as CallbackUrl; the send
       // nodes here track through the account instead.
       wires: [[id.asText], []],
@@ -435,11 +450,25 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       initialize: '',
       finalize: '',
       libs: [],
-      x: 420,
-      y: 460,
+      // Far enough right that "from sim-thermostat: received at 12:00:00" under command in ends before it.
+      x: 470,
+      y: 450,
       wires: [[id.debugFromDevices]],
     },
-    debug(id.debugFromDevices, 'device answered', 'payload', 660, 460),
+    debug(id.debugFromDevices, 'device answered', 'payload', 700, 450),
+    {
+      id: id.catchErrors,
+      type: 'catch',
+      z,
+      name: 'errors of this flow',
+      scope: null,
+      uncaught: false,
+      x: 130,
+      y: 530,
+      wires: [[id.debugErrors]],
+    },
+    // The error's text, readable in the sidebar; the whole msg.error would be a collapsed object.
+    debug(id.debugErrors, 'error message', null, 360, 530, { msg: 'error.message' }),
   ];
   const { credentials } = simulator;
   return {
@@ -507,6 +536,26 @@ export interface DemoRun {
   stop(): Promise<void>;
 }
 
+/** Where the demo's editor finds its palette catalogue: on this Node-RED, not on the internet. */
+export const DEMO_CATALOGUE_PATH = 'supersim-demo/catalogue.json';
+
+/**
+ * The palette manager fetches https://catalogue.nodered.org at every editor load, which on a machine
+ * without internet can only fail (a warning in the browser's console). The demo needs no internet, so
+ * its editor gets an empty catalogue served by its own Node-RED. No catalogue at all would leave the
+ * Install tab waiting for one forever (Node-RED 4.1 finishes loading only when a catalogue answers).
+ */
+function offlineCatalogueSettings(userDir: string): Record<string, unknown> {
+  const dir = join(userDir, 'supersim-demo-static', 'supersim-demo');
+  mkdirSync(dir, { recursive: true });
+  const catalogue = { name: 'none (the demo works offline)', updated_at: new Date().toISOString(), modules: [] };
+  writeFileSync(join(dir, 'catalogue.json'), `${JSON.stringify(catalogue, null, 2)}\n`);
+  return {
+    httpStatic: [{ path: join(userDir, 'supersim-demo-static'), root: '/' }],
+    editorTheme: { tours: false, palette: { catalogues: [DEMO_CATALOGUE_PATH] } },
+  };
+}
+
 /** Thrown when a port the demo needs is taken: the message says how to choose another. */
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
@@ -562,6 +611,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
       nodeBin: options.nodeBin,
       flows,
       credentials,
+      settings: offlineCatalogueSettings(userDir),
       log: (line) => log(`[node-red] ${line}`),
     });
   } catch (err) {
@@ -583,13 +633,17 @@ function instructions(demo: DemoRun): string {
     'The Super SIM demo is running.',
     '',
     `  Node-RED   ${demo.url}   (the flow "Super SIM demo")`,
-    `  Simulator  ${demo.simulator.baseUrl}   (KORE flavour; ${Object.values(DEMO_SIMS).join(', ')})`,
+    `  Simulator  ${demo.simulator.baseUrl}   (KORE flavour; SIMs ${Object.values(DEMO_SIMS).join(', ')}; Fleet "default")`,
     '',
-    'Open the editor and click the square button on the left of an inject node, e.g. "IP Command"',
+    'Open the editor and click the square button on the left of an inject node, e.g. "text by IP"',
     `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,
     '  command created  the command the API created (status queued)',
     '  status change    each step of its delivery: sent, then delivered for SMS',
     '  device answered  what the device sent back: ack:<what it got>',
+    '  error message    what went wrong, if anything did',
+    '',
+    'To try an example (Menu > Import > Examples > node-red-contrib-supersim), choose the account',
+    `"Simulator (KORE)" in its Super SIM nodes and a SIM above; for "Point a Fleet at this node" the Fleet is "default".`,
     '',
     'The flow is rewritten at each npm start: export what you change (Menu > Export).',
     'Press Ctrl-C to stop Node-RED and the simulator.',

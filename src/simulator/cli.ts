@@ -12,6 +12,9 @@ A local Super SIM / Programmable Wireless API (KORE or Twilio flavour) with simu
 echo what they receive: an IP Command is answered with "ack:<payload>" over UDP, an SMS with an SMS
 "ack:<text>".
 
+Every SIM is in one Fleet, unique name "default". To receive what the devices send, open a
+supersim-command-in node, click "Point a Fleet at this node" and type default as the Fleet.
+
 Options:
   --port N           HTTP port on 127.0.0.1 (default 1881; 0 picks a free one)
   --mode kore|twilio API flavour and credentials (default kore)
@@ -188,9 +191,15 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
       const { port } = await device.listen(options.devicePort);
       lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Super SIM, device port ${options.devicePort} = udp://127.0.0.1:${port}`);
     }
+    const fleet = simulator.fleet();
+    const fleetName = fleet.unique_name ?? fleet.sid;
     lines.push(
       '',
-      `Devices reply to the fleet's webhooks: set them with POST ${simulator.supersimUrl}/v1/Fleets/default (IpCommandsUrl, SmsCommandsUrl).`,
+      'Fleet (every SIM above is in it):',
+      `  ${fleetName}  ${fleet.sid}`,
+      '',
+      `Devices send to the Fleet's URLs: in a command in node use "Point a Fleet at this node" with Fleet ${fleetName},`,
+      `or set IpCommandsUrl and SmsCommandsUrl with POST ${simulator.supersimUrl}/v1/Fleets/${fleetName}.`,
       'Press Ctrl+C to stop.',
     );
     for (const line of lines) out.log(line);

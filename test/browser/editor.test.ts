@@ -91,6 +91,27 @@ describe('editor in a real browser', function () {
     await page.locator(`#supersim-account-tab-${name}`).waitFor({ state: 'visible', timeout: 2_000 });
   }
 
+  /** The open dialog's field labels that wrap onto a second line, or whose field drops below them. */
+  async function wrappedLabels(): Promise<string[]> {
+    return page.locator('#dialog-form .form-row > label:first-child').evaluateAll((labels) =>
+      labels
+        .filter((label) => label.getBoundingClientRect().height > 0)
+        .filter((label) => {
+          const range = label.ownerDocument.createRange();
+          range.selectNodeContents(label);
+          // One rectangle per line box of the text (icon and words): tops far apart mean it wrapped.
+          const tops = [...range.getClientRects()].filter((rect) => rect.width > 0).map((rect) => rect.top).sort((a, b) => a - b);
+          const wrapped = tops.some((top, i) => i > 0 && top - tops[i - 1] > 10);
+          const field = label.nextElementSibling;
+          const box = label.getBoundingClientRect();
+          const fieldBox = field?.getBoundingClientRect();
+          const fieldBelow = fieldBox !== undefined && fieldBox.height > 0 && fieldBox.top >= box.bottom;
+          return wrapped || fieldBelow;
+        })
+        .map((label) => (label.textContent ?? '').trim()),
+    );
+  }
+
   async function visible(selectors: string[]): Promise<Record<string, boolean>> {
     const out: Record<string, boolean> = {};
     for (const selector of selectors) out[selector] = await page.locator(selector).first().isVisible();
@@ -123,6 +144,8 @@ describe('editor in a real browser', function () {
         },
         { id: 'ip1', type: 'supersim-ip-command', z: 'tab1', name: '', account: 'acc1', sim: '', devicePort: '', payloadType: 'auto', callbackUrl: '', callbackMethod: '', track: false, trackTimeout: 300, x: 200, y: 100, wires: [[], []] },
         { id: 'sms1', type: 'supersim-sms-command', z: 'tab1', name: '', account: 'acc1', api: 'supersim', sim: '', commandMode: 'text', includeSid: 'none', deliveryReceipt: true, callbackUrl: '', callbackMethod: '', track: false, trackTimeout: 3600, x: 200, y: 200, wires: [[], []] },
+        { id: 'in1', type: 'supersim-command-in', z: 'tab1', name: '', account: 'acc1', url: '/supersim/commands', x: 200, y: 300, wires: [[], []] },
+        { id: 'filter1', type: 'supersim-status-filter', z: 'tab1', name: '', statuses: [], maxCommands: 100000, store: '', x: 450, y: 300, wires: [[]] },
       ],
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret, webhookSecret: credentials.webhookSecret } },
     });
@@ -159,7 +182,8 @@ describe('editor in a real browser', function () {
       const words = async (selector: string): Promise<string> => ((await category.locator(selector).first().textContent()) ?? '').replace(/\s+/g, ' ').trim();
       assert.equal(await words('.red-ui-palette-header span'), 'Super SIM');
       assert.equal(await words('[data-palette-type="supersim-ip-command"] .red-ui-palette-label'), 'IP Command');
-      assert.equal(await words('[data-palette-type="supersim-sms-command"] .red-ui-palette-label'), 'SMS Command');
+      // The node sends Programmable Wireless Commands too; nothing else in the palette says so.
+      assert.equal(await words('[data-palette-type="supersim-sms-command"] .red-ui-palette-label'), 'SMS / Wireless Command');
       // Config nodes stay out of the palette.
       assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="supersim-account"]').count(), 0);
     });
@@ -234,6 +258,25 @@ describe('editor in a real browser', function () {
       });
       assert.deepEqual(labels, { ip: 'IP Command', ports: ['created command', 'status changes'], account: 'KORE account' });
     });
+
+    it('labels a send node with what it sends and to which SIM, unless it has a name', async () => {
+      const labels = await page.evaluate(() => {
+        const label = (id: string, fields: Record<string, unknown>): string => {
+          const node = RED.nodes.node(id) as EditorNode & { _def: { label(this: EditorNode): string }; _: unknown };
+          // A copy: the editor's nodes are proxies that record every property set on them (or on an object made from them).
+          return node._def.label.call({ ...node, _: node._, ...fields });
+        };
+        return [
+          label('ip1', { sim: 'sim-tracker' }),
+          label('sms1', { sim: 'sim-tracker' }),
+          label('sms1', { sim: 'sim-meter', api: 'wireless' }),
+          label('sms1', { sim: '', api: 'wireless' }),
+          label('sms1', { sim: '' }),
+          label('ip1', { sim: 'sim-tracker', name: 'reboot' }),
+        ];
+      });
+      assert.deepEqual(labels, ['IP → sim-tracker', 'SMS → sim-tracker', 'Wireless → sim-meter', 'Wireless Command', 'SMS Command', 'reboot']);
+    });
   });
 
   describe('IP Command dialog', () => {
@@ -248,6 +291,10 @@ describe('editor in a real browser', function () {
       assert.equal(await page.locator('#node-input-account').inputValue(), 'acc1');
       assert.equal(await page.locator('#node-input-sim').getAttribute('placeholder'), 'msg.sim (SID or unique name)');
       await page.screenshot({ path: join(ARTIFACTS, 'ip-command-dialog.png') });
+    });
+
+    it('has every label on one line', async () => {
+      assert.deepEqual(await wrappedLabels(), []);
     });
 
     it('marks a device port out of range and malformed SIMs as invalid, and accepts good ones', async () => {
@@ -341,6 +388,12 @@ describe('editor in a real browser', function () {
       assert.deepEqual(Object.values(await visible(wirelessRows)), [false, false, false]);
     });
 
+    it('has every label on one line, with the Wireless fields shown too', async () => {
+      await page.locator('#node-input-api').selectOption('wireless');
+      assert.deepEqual(await wrappedLabels(), []);
+      await page.locator('#node-input-api').selectOption('supersim');
+    });
+
     it('refuses Include SID with binary commands, as the API does', async () => {
       await page.locator('#node-input-api').selectOption('wireless');
       await page.locator('#node-input-includeSid').selectOption('start');
@@ -386,6 +439,62 @@ describe('editor in a real browser', function () {
       assert.deepEqual(await visible([...kore, ...twilio]), Object.fromEntries([...kore.map((s) => [s, false]), ...twilio.map((s) => [s, true])]));
       await page.locator('#node-config-input-provider').selectOption('kore');
       assert.deepEqual(await visible([...kore, ...twilio]), Object.fromEntries([...kore.map((s) => [s, true]), ...twilio.map((s) => [s, false])]));
+    });
+
+    it('marks blank credentials the provider needs, and an Account SID of the wrong length, as other fields are marked', async () => {
+      await setField('#node-config-input-clientId', '');
+      assert.equal(await hasError('#node-config-input-clientId'), true, 'blank client ID for KORE');
+      await setField('#node-config-input-clientId', simulator.credentials.clientId);
+      assert.equal(await hasError('#node-config-input-clientId'), false, 'client ID');
+      assert.equal(await hasError('#node-config-input-clientSecret'), false, 'the deployed client secret');
+      assert.equal(await hasError('#node-config-input-webhookSecret'), false, 'the webhook secret is optional');
+      // Twilio's fields, blank here, count only once Twilio is chosen.
+      assert.equal(await hasError('#node-config-input-accountSid'), false, 'Twilio fields ignored for KORE');
+
+      await page.locator('#node-config-input-provider').selectOption('twilio');
+      assert.equal(await hasError('#node-config-input-accountSid'), true, 'blank Account SID for Twilio');
+      assert.equal(await hasError('#node-config-input-authToken'), true, 'blank Auth Token for Twilio');
+      assert.equal(await hasError('#node-config-input-clientId'), false, 'KORE fields ignored for Twilio');
+      for (const bad of [`AC${HEX32.slice(1)}`, `AC${HEX32}0`, `AX${HEX32}`, `AC${HEX32.slice(2)}zz`]) {
+        await setField('#node-config-input-accountSid', bad);
+        assert.equal(await hasError('#node-config-input-accountSid'), true, `Account SID ${bad}`);
+      }
+      await setField('#node-config-input-accountSid', `AC${HEX32.slice(1)}`);
+      const tip = await page.evaluate(() => {
+        const def = RED.nodes.getType('supersim-account') as unknown as { credentials: Record<string, { validate(this: EditorNode, v: unknown, opt: object): unknown }> };
+        const node = RED.nodes.node('acc1') as EditorNode;
+        return [def.credentials.accountSid.validate.call(node, 'AC0123', {}), def.credentials.authToken.validate.call(node, ' ', {})];
+      });
+      assert.match(String(tip[0]), /AC and 32 hexadecimal digits, 34 characters; this one has 6/);
+      assert.equal(tip[1], "Auth Token is required for Twilio: copy it from the provider's Console");
+      await setField('#node-config-input-accountSid', `AC${HEX32}`);
+      assert.equal(await hasError('#node-config-input-accountSid'), false, 'a well-formed Account SID');
+      await setField('#node-config-input-authToken', 'token');
+      assert.equal(await hasError('#node-config-input-authToken'), false, 'an Auth Token');
+      await setField('#node-config-input-accountSid', '');
+      await setField('#node-config-input-authToken', '');
+      await page.locator('#node-config-input-provider').selectOption('kore');
+      assert.equal(await hasError('#node-config-input-accountSid'), false, 'Twilio fields ignored again');
+    });
+
+    it('shows on the Advanced tab that it holds an invalid field while the Connection tab is open', async () => {
+      const mark = (tab: string) => page.locator(`#node-config-supersim-account-tabs a[href="#supersim-account-tab-${tab}"] .supersim-account-tab-invalid`);
+      assert.equal(await mark('advanced').count(), 0, 'no mark while all is valid');
+      await showTab('advanced');
+      await setField('#node-config-input-callbackBaseUrl', 'https://nodered.example.com/?x=1');
+      await showTab('connection');
+      await mark('advanced').waitFor({ state: 'visible', timeout: 2_000 });
+      assert.equal(await mark('connection').count(), 0);
+      await page.screenshot({ path: join(ARTIFACTS, 'account-dialog-advanced-invalid.png') });
+      // And the other way round: a blank credential marks the Connection tab while Advanced is open.
+      await showTab('advanced');
+      await setField('#node-config-input-callbackBaseUrl', '');
+      await page.locator('#node-config-input-provider').selectOption('twilio');
+      await mark('connection').waitFor({ state: 'visible', timeout: 2_000 });
+      assert.equal(await mark('advanced').count(), 0, 'the Advanced tab is valid again');
+      await page.locator('#node-config-input-provider').selectOption('kore');
+      await mark('connection').waitFor({ state: 'detached', timeout: 2_000 });
+      await showTab('connection');
     });
 
     it('keeps the deployed secrets out of the editor', async () => {
@@ -505,6 +614,37 @@ describe('editor in a real browser', function () {
     });
   });
 
+  describe('status filter dialog', () => {
+    before(async () => editNode('filter1', '#node-input-maxCommands'));
+    after(async () => closeTray('#node-dialog-cancel', '#node-input-maxCommands'));
+
+    it('aligns the Pass label with the first row of statuses, and says plainly where the state is kept', async () => {
+      const top = async (selector: string): Promise<number> => (await page.locator(selector).first().boundingBox())?.y ?? NaN;
+      const label = await top('#dialog-form .form-row:has(#supersim-status-filter-status-queued) > label:first-child span');
+      const firstStatus = await top('label[for="supersim-status-filter-status-queued"] span');
+      assert.ok(Math.abs(label - firstStatus) <= 4, `Pass at ${label}, the first status at ${firstStatus}`);
+      assert.equal(((await page.locator('label[for="node-input-store"]').textContent()) ?? '').trim(), 'Keep state in');
+      const store = page.locator('#node-input-store');
+      const choice = (await store.evaluate((element) => element.tagName)) === 'SELECT' ? await store.locator('option:checked').textContent() : await store.getAttribute('placeholder');
+      assert.match(choice ?? '', /^(memory only \(forgotten on redeploy and restart\)|blank for memory only, or a context store name)$/);
+      assert.deepEqual(await wrappedLabels(), []);
+      await page.screenshot({ path: join(ARTIFACTS, 'status-filter-dialog.png') });
+    });
+  });
+
+  describe('command in dialog', () => {
+    before(async () => editNode('in1', '#node-input-url'));
+    after(async () => closeTray('#node-dialog-cancel', '#node-input-url'));
+
+    it('says which Fleet to type for the simulator', async () => {
+      await page.locator('#node-supersim-command-in-fleet-open').click();
+      const tip = page.locator('#node-supersim-command-in-fleet-tip');
+      await tip.waitFor({ state: 'visible' });
+      assert.match((await tip.textContent()) ?? '', /The simulator of npm start has one Fleet, named default/);
+      assert.match((await page.locator('#node-supersim-command-in-fleet-id').getAttribute('placeholder')) ?? '', /SID \(HF…\) or unique name/);
+    });
+  });
+
   describe('help in the sidebar', () => {
     async function helpText(): Promise<string> {
       const help = page.locator('.red-ui-sidebar-info .red-ui-help').filter({ has: page.locator('.red-ui-help-title') }).first();
@@ -530,7 +670,7 @@ describe('editor in a real browser', function () {
         RED.view.select('sms1');
         RED.actions.invoke('core:show-node-help');
       });
-      await page.locator('.red-ui-help-title', { hasText: 'SMS Command' }).waitFor();
+      await page.locator('.red-ui-help-title', { hasText: 'SMS / Wireless Command' }).waitFor();
       const text = await helpText();
       assert.match(text, /Inputs/);
       assert.match(text, /128/);

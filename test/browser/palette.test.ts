@@ -1,27 +1,38 @@
 /**
  * The package as users get it (packed, installed into a Node-RED by `npm start`'s demo) in a real
- * headless Chromium: the palette shows the four nodes under Super SIM, Import > Examples lists this
- * package's flows, the editor raises no script errors, and a screenshot of the demo flow after a
- * round of commands is written to docs/demo-flow.png for the README.
+ * headless Chromium at 1400×900: the palette shows the four nodes under Super SIM, the demo fits the
+ * window and its status texts stay clear of other nodes, Import > Examples lists this package's flows
+ * and two of them import without a conflict prompt, the editor asks nothing of the internet and raises
+ * no script errors, and a screenshot of the demo flow after a round of commands is written to
+ * docs/demo-flow.png for the README.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DebugWatcher, pressInject } from '../../scripts/compat-support';
-import { DEMO_IDS, startDemo } from '../../scripts/start';
+import { DEMO_CATALOGUE_PATH, DEMO_IDS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
 import { launchBrowser, requireBrowser } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorRED {
-  nodes: { node(id: string): unknown };
+  nodes: {
+    node(id: string): unknown;
+    filterNodes(filter: { z: string }): unknown[];
+    eachWorkspace(cb: (ws: { id: string; label: string }) => void): void;
+    eachConfig(cb: (node: { id: string; type: string; name?: string }) => void): void;
+    eachNode(cb: (node: { id: string; type: string; name?: string }) => void): void;
+    workspace(id: string): unknown;
+  };
   sidebar: { show(id: string): void };
-  workspaces: { show(id: string): void };
-  view: { select(selection: string | string[]): void };
+  workspaces: { show(id: string): void; delete(workspace: unknown): void };
+  view: { select(selection: string | string[]): void; importNodes(nodes: object[], options: { generateIds: boolean }): void };
 }
 declare const RED: EditorRED;
+/** The page's own, called inside page functions (this project's TypeScript has no DOM library). */
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
 const README_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo-flow.png');
 // Every run takes the picture; the README's copy is replaced only when asked, so a test run leaves the
@@ -34,8 +45,17 @@ const EXAMPLES = [
   '02 Send an SMS Command and a binary Wireless Command',
   '03 Receive commands from devices',
   '04 Track delivery with command-in and the status filter',
-  '05 Device control panel (Dashboard 2)',
 ];
+/** The window the demo is laid out for (a 1440×900 laptop screen minus the browser's frame). */
+const VIEWPORT = { width: 1400, height: 900 };
+
+interface Box {
+  id: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 describe('palette, examples and the demo in a real browser', function () {
   this.timeout(180_000);
@@ -46,17 +66,23 @@ describe('palette, examples and the demo in a real browser', function () {
   let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
+  const requests: string[] = [];
+  const catalogueAnswers: number[] = [];
 
   before(async function () {
     requireBrowser(this);
     userDir = mkdtempSync(join(tmpdir(), 'supersim-palette-'));
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1600, height: 800 } });
+    context = await browser.newContext({ viewport: VIEWPORT });
     // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
     await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page.on('request', (request) => requests.push(request.url()));
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname === `/${DEMO_CATALOGUE_PATH}`) catalogueAnswers.push(response.status());
+    });
     await page.goto(demo.url);
     await page.waitForFunction((id) => typeof RED !== 'undefined' && RED.nodes.node(id) !== undefined, DEMO_IDS.commandIn, { timeout: 60_000 });
     await page.locator('.red-ui-palette-node[data-palette-type="supersim-ip-command"]').waitFor({ timeout: 30_000 });
@@ -84,6 +110,27 @@ describe('palette, examples and the demo in a real browser', function () {
     assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="supersim-account"]').count(), 0);
   });
 
+  it('tells the send nodes from the receiving ones: colours, icons, and the SMS node names Wireless', async function () {
+    const looks = await page.locator('.red-ui-palette-node[data-palette-type^="supersim-"]').evaluateAll((nodes) =>
+      Object.fromEntries(
+        nodes.map((node) => [
+          node.getAttribute('data-palette-type'),
+          {
+            colour: getComputedStyle(node).backgroundColor,
+            icon: (node.querySelector('.red-ui-palette-icon') as unknown as { style: { backgroundImage: string } } | null)?.style.backgroundImage ?? '',
+            label: (node.querySelector('.red-ui-palette-label')?.textContent ?? '').replace(/\s+/g, ' ').trim(),
+          },
+        ]),
+      ),
+    );
+    const [ip, sms, commandIn, filter] = ['supersim-ip-command', 'supersim-sms-command', 'supersim-command-in', 'supersim-status-filter'].map((type) => looks[type]);
+    assert.equal(ip.colour, sms.colour, 'the send nodes share a colour');
+    assert.equal(commandIn.colour, filter.colour, 'command in and the filter share a colour');
+    assert.notEqual(ip.colour, commandIn.colour, 'sending and receiving differ in colour');
+    assert.equal(new Set([ip, sms, commandIn, filter].map((look) => look.icon)).size, 4, `four icons: ${JSON.stringify(looks)}`);
+    assert.equal(sms.label, 'SMS / Wireless Command');
+  });
+
   it('draws the demo flow; a screenshot after a round of commands is taken (docs/demo-flow.png with UPDATE_SCREENSHOTS=1)', async function () {
     const debug = await DebugWatcher.open(demo.url);
     try {
@@ -107,10 +154,53 @@ describe('palette, examples and the demo in a real browser', function () {
     }
     // Let the status dots and debug messages settle before the picture.
     await page.waitForTimeout(500);
+    // What a newcomer reads without expanding: the status of each command, first in the sidebar's line.
+    const shown = await page.locator('.red-ui-debug-msg').filter({ hasText: 'command created' }).first().locator('.red-ui-debug-msg-payload').textContent();
+    assert.match(shown ?? '', /^\s*\{\s*status: "queued"/);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     const started = Date.now();
     await page.screenshot({ path: SCREENSHOT });
     assert.ok(statSync(SCREENSHOT).mtimeMs >= started - 1000 && statSync(SCREENSHOT).size > 10_000, 'a fresh, non-empty screenshot');
+  });
+
+  it('fits the demo in a 1400×900 window: every node inside the canvas, no status text under another node', async function () {
+    const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      // The visible canvas, without its scroll bars.
+      return { x: box.x, y: box.y, right: box.x + element.clientWidth, bottom: box.y + element.clientHeight };
+    });
+    const boxes = (selector: string): Promise<Box[]> =>
+      page.locator('#red-ui-workspace-chart').evaluate((element, sel) => {
+        return [...element.querySelectorAll(sel)]
+          .map((node) => {
+            const box = node.getBoundingClientRect();
+            return { id: node.closest('g.red-ui-flow-node-group')?.id ?? '', x: box.x, y: box.y, width: box.width, height: box.height };
+          })
+          .filter((box) => box.width > 0);
+      }, selector);
+    const nodes = await boxes('g.red-ui-flow-node-group > rect.red-ui-flow-node');
+    const onTab = await page.evaluate((tab) => RED.nodes.filterNodes({ z: tab }).length, DEMO_IDS.tab);
+    assert.equal(nodes.length, onTab, 'every node of the demo is drawn');
+    for (const node of nodes) {
+      assert.ok(node.x >= chart.x && node.y >= chart.y && node.x + node.width <= chart.right && node.y + node.height <= chart.bottom, `node ${node.id} ${JSON.stringify(node)} is inside the canvas ${JSON.stringify(chart)}`);
+    }
+    const statuses = await boxes('g.red-ui-flow-node-group .red-ui-flow-node-status-label');
+    assert.ok(statuses.length >= 7, `status texts are shown after the round (${statuses.length})`);
+    for (const status of statuses) {
+      assert.ok(status.x + status.width <= chart.right, `the status of ${status.id} ends inside the canvas`);
+      for (const node of nodes.filter((other) => other.id !== status.id)) {
+        // Under a node, or within its row just below it: either way the text runs into the next node.
+        const overlapsX = status.x < node.x + node.width && node.x < status.x + status.width;
+        const overlapsY = status.y < node.y + node.height + 6 && node.y < status.y + status.height;
+        assert.ok(!(overlapsX && overlapsY), `the status of ${status.id} ${JSON.stringify(status)} runs into node ${node.id} ${JSON.stringify(node)}`);
+      }
+    }
+  });
+
+  it('asks nothing of the internet: the palette catalogue comes from the demo\'s own Node-RED', function () {
+    const outside = requests.filter((url) => !['127.0.0.1', 'localhost'].includes(new URL(url).hostname) && !url.startsWith('data:'));
+    assert.deepEqual(outside, []);
+    assert.deepEqual(catalogueAnswers, [200], 'the local catalogue was fetched once and answered');
   });
 
   it('lists this package\'s flows under Import > Examples', async function () {
@@ -129,8 +219,81 @@ describe('palette, examples and the demo in a real browser', function () {
     const labels = await examples.locator('.red-ui-treeList-label').allTextContents();
     const ours = labels.map((label) => label.trim()).filter((label) => EXAMPLES.includes(label));
     assert.deepEqual([...ours].sort(), EXAMPLES);
+    // Imported and deployed without Dashboard 2, the dashboard example would stop every flow: it is not offered here.
+    assert.deepEqual(labels.filter((label) => /dashboard/i.test(label)), []);
     await dialog.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'import-examples.png') });
     await page.locator('#red-ui-clipboard-dialog-cancel').click();
+  });
+
+  it('imports two examples one after the other, each into a tab of its own, without a conflict prompt', async function () {
+    const importExample = async (name: string): Promise<void> => {
+      await page.locator('#red-ui-header-button-sidemenu').click();
+      await page.locator('#menu-item-import').click();
+      const dialog = page.locator('#red-ui-clipboard-dialog');
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.locator('#red-ui-clipboard-dialog-import-tabs').getByText('Examples', { exact: true }).click();
+      const examples = dialog.locator('#red-ui-clipboard-dialog-import-tab-examples');
+      const example = examples.locator('.red-ui-treeList-label').filter({ hasText: name }).first();
+      if (!(await example.isVisible())) await examples.locator('.red-ui-treeList-label').filter({ hasText: 'node-red-contrib-supersim' }).first().click();
+      await example.click();
+      await page.locator('#red-ui-clipboard-dialog-ok').click();
+      await dialog.waitFor({ state: 'hidden' });
+    };
+    const tabsBefore = await page.evaluate(() => {
+      const labels: string[] = [];
+      RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
+      return labels;
+    });
+    await importExample(EXAMPLES[0]);
+    await importExample(EXAMPLES[1]);
+    // Node-RED asks "import copy or replace?" in a notification when an imported id exists already.
+    await page.waitForTimeout(500);
+    const notices = await page.locator('.red-ui-notification').allTextContents();
+    assert.deepEqual(notices.filter((text) => /already exist/i.test(text)), [], 'no conflict prompt');
+    const tabsAfter = await page.evaluate(() => {
+      const labels: string[] = [];
+      RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
+      return labels;
+    });
+    assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example']);
+    // Each example's tab shows all of it in this window too: no comment starts left of the canvas.
+    const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      return { x: box.x, y: box.y, right: box.x + element.clientWidth, bottom: box.y + element.clientHeight };
+    });
+    for (const tab of ['5e5e020000000000', '5e5e010000000000']) {
+      await page.evaluate((id) => RED.workspaces.show(id), tab);
+      await page.waitForTimeout(300);
+      const outside = await page.locator('#red-ui-workspace-chart').evaluate((element, box) => {
+        return [...element.querySelectorAll('g.red-ui-flow-node-group > rect.red-ui-flow-node')]
+          .map((node) => ({ id: node.closest('g.red-ui-flow-node-group')?.id ?? '', rect: node.getBoundingClientRect() }))
+          .filter(({ rect }) => rect.width > 0 && (rect.x < box.x || rect.y < box.y || rect.x + rect.width > box.right || rect.y + rect.height > box.bottom))
+          .map(({ id }) => id);
+      }, chart);
+      assert.deepEqual(outside, [], `nodes of tab ${tab} outside the canvas`);
+    }
+    await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'imported-examples.png') });
+  });
+
+  it('the Dashboard 2 example, imported without Dashboard 2, leaves no unknown config node behind once its tab is deleted', async function () {
+    // Dashboard 2 is not installed here: its config nodes import as unknown types, which would keep every flow stopped.
+    const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', 'extras', 'Device control panel (Dashboard 2).json'), 'utf8')) as { id: string; type: string }[];
+    const tab = flow.find((node) => node.type === 'tab') as { id: string };
+    // The editor keeps a node of an unknown type as type "unknown", named after the type it had.
+    const dashboardConfig = (): Promise<string[]> =>
+      page.evaluate((ids) => {
+        const found: string[] = [];
+        const look = (node: { id: string; type: string; name?: string }): void => {
+          if (ids.includes(node.id)) found.push(`${node.type === 'unknown' ? String(node.name) : node.type} ${node.id}`);
+        };
+        RED.nodes.eachConfig(look);
+        RED.nodes.eachNode(look);
+        return found;
+      }, flow.filter((node) => node.type.startsWith('ui-') && !('wires' in node)).map((node) => node.id));
+    await page.evaluate((nodes) => RED.view.importNodes(nodes, { generateIds: false }), flow);
+    assert.equal((await dashboardConfig()).length, 6, 'imported with its six Dashboard config nodes');
+    await page.evaluate((id) => RED.workspaces.delete(RED.nodes.workspace(id)), tab.id);
+    assert.deepEqual(await dashboardConfig(), [], 'they went with the tab');
   });
 
   it('raised no script errors in the editor (the packed editor files load their resources)', function () {

@@ -78,11 +78,29 @@ describe('npm start: the demo', function () {
     );
   });
 
+  it('names the inject nodes for what they send, unlike the palette\'s nodes, and catches errors into a readable line', async function () {
+    const flows = (await (await fetch(new URL('flows', demo.url))).json()) as { id: string; type: string; name?: string; wires?: string[][]; [key: string]: unknown }[];
+    const byId = new Map(flows.map((node) => [node.id, node]));
+    const paletteNames = ['IP Command', 'SMS Command', 'SMS / Wireless Command', 'Wireless Command', 'command in', 'status filter'];
+    const injects = flows.filter((node) => node.type === 'inject').map((node) => String(node.name));
+    assert.equal(injects.length, 4);
+    for (const name of injects) assert.ok(!paletteNames.some((palette) => name.toLowerCase() === palette.toLowerCase()), `inject "${name}" is named like a palette node`);
+
+    const catchNode = byId.get(ids.catchErrors);
+    assert.equal(catchNode?.type, 'catch');
+    assert.equal(catchNode?.scope ?? null, null, 'it catches the errors of every node on the tab');
+    assert.deepEqual(catchNode?.wires, [[ids.debugErrors]]);
+    const shown = byId.get(ids.debugErrors);
+    assert.deepEqual([shown?.type, shown?.targetType, shown?.complete], ['debug', 'msg', 'error.message']);
+  });
+
   it('IP Command: created, sent (through the status filter), and the device answers ack:<payload> to the webhook node', async function () {
     await pressInject(demo.url, ids.injectIp);
     const created = resourceOf(await debug.waitFor((m) => from(ids.debugCreated)(m) && resourceOf(m).payload === 'set temperature 21', 'of the created IP Command'));
     assert.match(created.sid ?? '', /^HG[0-9a-f]{32}$/);
     assert.equal(created.status, 'queued');
+    // The sidebar's line starts with the status, readable without expanding the object.
+    assert.deepEqual(Object.keys(created), ['status', 'sid', 'payload']);
 
     const answer = await debug.waitFor((m) => from(ids.debugFromDevices)(m) && m.topic === DEMO_SIMS.thermostat, `from ${DEMO_SIMS.thermostat}`);
     assert.equal(textOf(answer), 'ack:set temperature 21');
@@ -115,7 +133,10 @@ describe('npm start: the demo', function () {
     assert.equal(textOf(wireless), 'ack:read meter');
     const created = resourceOf(await debug.waitFor((m) => from(ids.debugCreated)(m) && resourceOf(m).command === 'read meter', 'of the Wireless Command'));
     assert.match(created.sid ?? '', /^DC[0-9a-f]{32}$/);
-    await debug.waitFor((m) => from(ids.debugStatus)(m) && resourceOf(m).sid === created.sid && resourceOf(m).status === 'delivered', 'delivered');
+    // A Wireless Command's status is far down its resource: the demo's debug nodes show it first.
+    assert.deepEqual(Object.keys(created), ['status', 'sid', 'command']);
+    const delivered = await debug.waitFor((m) => from(ids.debugStatus)(m) && resourceOf(m).sid === created.sid && resourceOf(m).status === 'delivered', 'delivered');
+    assert.deepEqual(Object.keys(resourceOf(delivered)), ['status', 'sid', 'command']);
   });
 
   it('logs what the devices received, for the terminal', function () {
@@ -158,6 +179,8 @@ describe('npm start: the process', function () {
       }
       assert.ok(output.includes(`http://127.0.0.1:${port}/`), output);
       assert.match(output, /click the square button on the left of an inject node/);
+      assert.match(output, /Fleet "default"/, 'names the Fleet that "Point a Fleet at this node" needs');
+      assert.match(output, /choose the account\n"Simulator \(KORE\)"/, 'says which account the examples take');
       assert.equal(await portInUse(port), true);
       assert.equal(await portInUse(simulatorPort), true);
 

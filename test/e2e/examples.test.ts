@@ -1,7 +1,8 @@
 /**
  * Every flow in examples/ (what Import > Examples offers) in a real Node-RED against the simulator:
  * it deploys with no unknown node types once filled in as its comment asks (the account pointed at
- * the simulator, the simulator's SIM names), and its main path works. The dashboard example runs with
+ * the simulator, the simulator's SIM names), and its main path works. The dashboard example lives in
+ * extras/, out of the Examples menu (without Dashboard 2 its deploy would stop every flow); it runs with
  * @flowfuse/node-red-dashboard installed from the npm registry by this test, as its comment tells users.
  */
 import assert from 'node:assert/strict';
@@ -11,13 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebugWatcher, pressInject, resourceOf, textOf } from '../../scripts/compat-support';
 import type { DebugMessage } from '../../scripts/compat-support';
-import { childEnv } from '../../scripts/start';
+import { childEnv, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
 import { Simulator } from '../../src/simulator';
 import type { SimulatedDevice } from '../../src/simulator';
 import { deployFlows, startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
+/** Shipped in the package but not listed by Node-RED's Examples menu, which shows examples/ only. */
+const EXTRAS = join(__dirname, '..', '..', 'extras');
+const DASHBOARD_EXAMPLE = 'Device control panel (Dashboard 2).json';
+/** What the demo of `npm start` offers, which the examples' first comments point at. */
+const DEMO_ACCOUNT = 'Simulator (KORE)';
 const DASHBOARD = '@flowfuse/node-red-dashboard@1';
 /** The SIM names the examples ask users to replace; the simulator has SIMs of those names. */
 const SIM = 'my-device';
@@ -42,7 +48,12 @@ function exampleFiles(): string[] {
 }
 
 function load(file: string): FlowNode[] {
-  return JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')) as FlowNode[];
+  return JSON.parse(readFileSync(join(file === DASHBOARD_EXAMPLE ? EXTRAS : EXAMPLES, file), 'utf8')) as FlowNode[];
+}
+
+/** The menu's four and the dashboard one. */
+function allExampleFiles(): string[] {
+  return [...exampleFiles(), DASHBOARD_EXAMPLE];
 }
 
 function byName(flow: FlowNode[], type: string, name: string): FlowNode {
@@ -88,13 +99,10 @@ describe('examples', function () {
     if (modulesDir) rmSync(modulesDir, { recursive: true, force: true });
   });
 
-  /** The example on a tab of its own, filled in as its comment asks; deployed; resolves with the flow as deployed. */
+  /** The example on its own tab, filled in as its comment asks; deployed; resolves with the flow as deployed. */
   async function deployExample(file: string, adjust: (flow: FlowNode[]) => void = () => undefined): Promise<FlowNode[]> {
     const flow = load(file);
-    const tab = `tab-${file.slice(0, 2)}`;
     for (const node of flow) {
-      // Flow nodes have wires; config nodes (the account, the dashboard's base, page, group, theme) have none.
-      if (node.wires !== undefined) node.z = tab;
       if (node.type === 'supersim-account') {
         Object.assign(node, {
           supersimUrl: simulator.supersimUrl,
@@ -110,8 +118,7 @@ describe('examples', function () {
     adjust(flow);
     const account = flow.find((node) => node.type === 'supersim-account') as FlowNode;
     const { credentials: c } = simulator;
-    const flows = [{ id: tab, type: 'tab', label: file }, ...flow];
-    await deployFlows(nodeRed, flows, { [account.id]: { clientId: c.clientId, clientSecret: c.clientSecret, webhookSecret: c.webhookSecret } });
+    await deployFlows(nodeRed, flow, { [account.id]: { clientId: c.clientId, clientSecret: c.clientSecret, webhookSecret: c.webhookSecret } });
     return flow;
   }
 
@@ -132,15 +139,14 @@ describe('examples', function () {
     (m: DebugMessage): boolean =>
       m.id === node.id;
 
-  it('are the five flows, each with the account node left without credentials', function () {
-    const files = exampleFiles();
-    assert.deepEqual(files, [
+  it('are four flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
+    assert.deepEqual(exampleFiles(), [
       '01 Send an IP Command.json',
       '02 Send an SMS Command and a binary Wireless Command.json',
       '03 Receive commands from devices.json',
       '04 Track delivery with command-in and the status filter.json',
-      '05 Device control panel (Dashboard 2).json',
     ]);
+    const files = allExampleFiles();
     for (const file of files) {
       const flow = load(file);
       const accounts = flow.filter((node) => node.type === 'supersim-account');
@@ -156,11 +162,73 @@ describe('examples', function () {
     }
   });
 
+  it('each imports into a tab of its own with a telling name, with ids no other example or the demo uses', function () {
+    const seen = new Map<string, string>(Object.values(DEMO_IDS).map((id) => [id, 'the demo']));
+    const labels = new Set<string>();
+    for (const file of allExampleFiles()) {
+      const flow = load(file);
+      const tabs = flow.filter((node) => node.type === 'tab');
+      assert.equal(tabs.length, 1, `${file}: one tab`);
+      const label = String(tabs[0].label ?? '');
+      assert.doesNotMatch(label, /^(Flow \d+)?$/, `${file}: the tab is named`);
+      assert.match(label, /example/i, `${file}: the tab says it is an example`);
+      assert.ok(!labels.has(label), `${file}: tab label ${label} is another example's`);
+      labels.add(label);
+      // Flow nodes (those with wires) are on that tab; config nodes are global.
+      for (const node of flow) if (node.wires !== undefined) assert.equal(node.z, tabs[0].id, `${file}: ${node.id} is on the example's tab`);
+      // Any id already in the workspace makes Node-RED ask "import copy or replace?", which a newcomer cannot answer.
+      for (const node of flow) {
+        assert.ok(!seen.has(node.id), `${file}: id ${node.id} is also in ${seen.get(node.id)}`);
+        seen.set(node.id, file);
+      }
+    }
+  });
+
+  it('each says in its first comment how to try it on the simulator of npm start: which account, which SIM', function () {
+    const simNames = Object.values(DEMO_SIMS);
+    for (const file of allExampleFiles()) {
+      const flow = load(file);
+      // First as a user reads the tab: top to bottom.
+      const [first] = flow.filter((node) => node.type === 'comment').sort((a, b) => Number(a.y) - Number(b.y));
+      assert.ok(first, `${file}: has a comment`);
+      const text = `${String(first.name)}\n${String(first.info)}`;
+      assert.match(text, /simulator/i, `${file}: first comment mentions the simulator`);
+      assert.match(String(first.info), /`npm start`/, `${file}: says to run npm start`);
+      assert.ok(text.includes(DEMO_ACCOUNT), `${file}: names the demo's account ${DEMO_ACCOUNT}`);
+      assert.ok(simNames.some((sim) => text.includes(sim)), `${file}: names a SIM of the demo (${simNames.join(', ')})`);
+    }
+    // Scoped to the example's tab, Dashboard's config nodes go when the tab is deleted, instead of staying
+    // behind as unknown types that keep every flow stopped.
+    const tab = load(DASHBOARD_EXAMPLE).find((node) => node.type === 'tab') as FlowNode;
+    const dashboardConfig = load(DASHBOARD_EXAMPLE).filter((node) => node.type.startsWith('ui-') && node.wires === undefined);
+    assert.equal(dashboardConfig.length, 6);
+    for (const node of dashboardConfig) assert.equal(node.z, tab.id, `${node.type} ${node.id} is on the example's tab`);
+    const dashboard = load(DASHBOARD_EXAMPLE).filter((node) => node.type === 'comment').sort((a, b) => Number(a.y) - Number(b.y))[0];
+    assert.match(String(dashboard.name), /Install Dashboard 2 .*BEFORE/, 'the dashboard example says to install Dashboard 2 first, in its name');
+    assert.match(String(dashboard.info), /@flowfuse\/node-red-dashboard/);
+  });
+
+  it('their Catch nodes show the error message in the Debug sidebar, not a collapsed message', function () {
+    let catches = 0;
+    for (const file of allExampleFiles()) {
+      const flow = load(file);
+      for (const node of flow.filter((n) => n.type === 'catch')) {
+        catches++;
+        for (const target of (node.wires ?? []).flat()) {
+          const shown = flow.find((n) => n.id === target) as FlowNode;
+          assert.equal(shown.type, 'debug', `${file}: the catch leads to a debug node`);
+          assert.deepEqual([shown.targetType, shown.complete], ['msg', 'error.message'], `${file}: ${shown.id} shows msg.error.message`);
+        }
+      }
+    }
+    assert.ok(catches >= 2, 'examples 01 and 02 catch errors');
+  });
+
   it('every node type the examples use is known to a Node-RED with this package (and Dashboard 2)', async function () {
     const response = await fetch(new URL('nodes', nodeRed.adminUrl), { headers: { accept: 'application/json' } });
     const known = new Set(((await response.json()) as { types: string[]; enabled: boolean }[]).filter((set) => set.enabled).flatMap((set) => set.types));
-    for (const file of exampleFiles()) {
-      const unknown = [...new Set(load(file).map((node) => node.type))].filter((type) => !known.has(type));
+    for (const file of allExampleFiles()) {
+      const unknown = [...new Set(load(file).map((node) => node.type))].filter((type) => type !== 'tab' && !known.has(type));
       assert.deepEqual(unknown, [], `${file} uses unknown node types`);
     }
   });
@@ -179,6 +247,16 @@ describe('examples', function () {
       got.map((item) => item.bytes.toString('hex')),
       [Buffer.from('hello device'), Buffer.from('{"led":"on","level":3}'), Buffer.from([1, 2, 3, 4])].map((b) => b.toString('hex')),
     );
+  });
+
+  it('01 Send an IP Command: an error reaches the Debug sidebar as its message, a line of text', async function () {
+    const flow = await deployExample('01 Send an IP Command.json', (nodes) => {
+      byName(nodes, 'supersim-ip-command', 'send to my-device').devicePort = '';
+    });
+    await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'text').id);
+    const shown = await debug.waitFor((m) => from(byName(flow, 'debug', 'error message'))(m), 'of the error');
+    assert.equal(typeof shown.value, 'string', `shown as text, not an object: ${JSON.stringify(shown.value)}`);
+    assert.match(String(shown.value), /port/i);
   });
 
   it('02 Send an SMS Command and a binary Wireless Command: the SMS and the 5 bytes arrive', async function () {
@@ -229,7 +307,7 @@ describe('examples', function () {
   it('05 Device control panel (Dashboard 2): the buttons send, the tables fill, the dashboard is served', async function () {
     const tap = { rows: 'examples-test-rows', last: 'examples-test-last' };
     const presses = { reboot: 'examples-test-reboot', locate: 'examples-test-locate' };
-    const flow = await deployExample('05 Device control panel (Dashboard 2).json', (nodes) => {
+    const flow = await deployExample(DASHBOARD_EXAMPLE, (nodes) => {
       const tab = nodes.find((node) => node.type === 'supersim-command-in')?.z;
       const buttons = nodes.filter((node) => node.type === 'ui-button');
       // A button with emulateClick sends as if clicked when a message arrives: a click without a browser.

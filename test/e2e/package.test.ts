@@ -169,6 +169,7 @@ describe('the published package', function () {
     const icons = posix.join(posix.dirname(sets[0].js), 'icons');
     for (const file of files) if (file.startsWith(`${icons}/`) && file.endsWith('.svg')) expected.add(file);
     for (const file of files) if (/^examples\/.+\.json$/.test(file)) expected.add(file);
+    for (const file of files) if (/^extras\/.+\.json$/.test(file)) expected.add(file);
     for (const file of files) if (/^resources\//.test(file)) expected.add(file);
     if (pkg.types) for (const file of files) if (file.endsWith('.d.ts') && file.startsWith(posix.dirname(clean(pkg.types)))) expected.add(file);
 

@@ -71,6 +71,8 @@ describe('simulator CLI', () => {
       run = await runCli(['--help'], help);
       assert.equal(run.exitCode, 0);
       assert.equal(help.logs.join('\n'), USAGE);
+      assert.match(USAGE, /Every SIM is in one Fleet, unique name "default"/);
+      assert.match(USAGE, /"Point a Fleet at this node" and type default as the Fleet/);
     });
 
     it('prints the URLs and KORE credentials, and its devices echo what they receive', async () => {
@@ -83,6 +85,10 @@ describe('simulator CLI', () => {
         assert.ok(text.includes(expected), `output names ${expected}`);
       }
       assert.match(text, /sim-thermostat\s+HS[0-9a-f]{32}\s+Super SIM, device port 7100 = udp:\/\/127\.0\.0\.1:\d+/);
+      // "Point a Fleet at this node" needs the Fleet's name, which nothing else tells a newcomer.
+      assert.match(text, /Fleet \(every SIM above is in it\):\n {2}default {2}HF[0-9a-f]{32}\n/);
+      assert.equal(sim.fleet('default').sid, /default {2}(HF[0-9a-f]{32})/.exec(text)?.[1]);
+      assert.match(text, /"Point a Fleet at this node" with Fleet default/);
 
       const http = new SimHttp(sim);
       const created = await http.post<IpCommand>(`${sim.supersimUrl}/v1/IpCommands`, { Sim: 'sim-tracker', Payload: Buffer.from([0, 0xff]).toString('base64'), PayloadType: 'binary', DevicePort: 7100 });
