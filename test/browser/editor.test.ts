@@ -581,6 +581,8 @@ describe('editor in a real browser', function () {
 
     it('says when the API cannot be reached', async () => {
       const closedPort = await freePort();
+      // A typed secret goes to the typed URL; a secret left unchanged would be tested at the deployed one.
+      await page.locator('#node-config-input-clientSecret').fill('typed-secret');
       await showTab('advanced');
       await page.locator('#node-config-input-tokenUrl').fill(`http://127.0.0.1:${closedPort}/token`);
       await showTab('connection');
