@@ -101,7 +101,6 @@ describe('decideRetry (the retry table)', function () {
     ['a read answered 401', { status: 401, idempotent: true }, false],
     ['a third attempt backs off longer', { phase: 'before-write', attempt: 3 }, 200],
     ['full jitter reaches the step\'s ceiling', { phase: 'before-write', attempt: 3, random: () => 1 }, 400],
-    ['no step is longer than maxDelayMs', { phase: 'before-write', attempt: 3, random: () => 1, idempotent: true }, 400],
     ['the last attempt is never retried', { phase: 'before-write', attempt: 4 }, false],
     ['nor a 429 on the last attempt', { status: 429, attempt: 4 }, false],
   ];
