@@ -1,7 +1,5 @@
 /**
- * The package's code that needs no Node-RED: the API client (usable from any Node.js program) and the
- * simulator of the APIs and devices.
+ * The package's API client, usable from any Node.js program without Node-RED. The simulator of the
+ * APIs and devices has its own entry: `node-red-contrib-supersim/simulator`.
  */
 export * from './api';
-export { Simulator, SimulatedDevice, FaultInjector } from './simulator';
-export type { SimulatorOptions, SimulatedSimOptions, SimulatorMode } from './simulator';

@@ -1,4 +1,11 @@
-import type { ApiErrorBody } from './types';
+import type { ApiName, SecretRedactor } from './config';
+import { urlFieldOf } from './config';
+import { MAX_ANSWER_BYTES } from './network';
+import type { NetworkFailure } from './network';
+import { parseRetryAfter } from './retry';
+import { capitalised, credentialFields, wordsFor } from './words';
+import type { ApiErrorBody, Provider } from './types';
+import { trimTrailing } from '../shared/text';
 
 /**
  * What went wrong, in the terms a flow needs to decide what to do next:
@@ -35,6 +42,8 @@ export interface ApiErrorDetails {
   networkCode?: string;
   attempts: number;
   retryAfterMs?: number;
+  /** The transport's own error (undici's), for debugging: never quoted in the message or toJSON. */
+  cause?: unknown;
 }
 
 /**
@@ -57,7 +66,7 @@ export class ApiError extends Error {
   readonly retryAfterMs?: number;
 
   constructor(message: string, details: ApiErrorDetails) {
-    super(message);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.kind = details.kind;
     this.operation = details.operation;
     this.method = details.method;
@@ -87,66 +96,8 @@ export class ApiError extends Error {
       moreInfo: this.moreInfo,
       networkCode: this.networkCode,
       attempts: this.attempts,
+      retryAfterMs: this.retryAfterMs,
     };
-  }
-}
-
-/** Error codes of failures that happen while connecting, before any byte of the request was written. */
-const CONNECT_PHASE_CODES = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
-export interface NetworkFailure {
-  networkCode: string;
-  /** True when the request cannot have reached the server, so even a create may be sent again. */
-  beforeWrite: boolean;
-  timeout: boolean;
-  description: string;
-}
-
-/** Reads a thrown transport error by its `code`, never by its message text. */
-export function classifyNetworkError(err: unknown): NetworkFailure {
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
-  const beforeWrite = CONNECT_PHASE_CODES.has(code);
-  return { networkCode: code, beforeWrite, timeout: TIMEOUT_CODES.has(code), description: describeNetworkCode(code) };
-}
-
-function describeNetworkCode(code: string): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'the connection was refused';
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connecting timed out';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name could not be resolved';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EADDRNOTAVAIL':
-      return 'the host is unreachable';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'no answer came in time after the request was sent';
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'the answer stalled before it was complete';
-    case 'UND_ERR_SOCKET':
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'the connection was closed before the answer was complete';
-    case 'UND_ERR_ABORTED':
-      return 'the request was aborted';
-    case 'UND_ERR_CLOSED':
-    case 'UND_ERR_DESTROYED':
-      return 'the client was closed';
-    default:
-      return 'the request failed';
   }
 }
 
@@ -163,77 +114,211 @@ export function readErrorBody(body: unknown): Partial<ApiErrorBody> {
   return out;
 }
 
+/** What an error names of the request it is about. */
+export interface RequestRef {
+  operation: string;
+  method: string;
+  path: string;
+}
+
+/** And what its wording depends on. */
+export interface RequestFacts extends RequestRef {
+  api: ApiName;
+  /** True when doing it twice is harmless, so it may be retried after the server may have acted. */
+  idempotent: boolean;
+  /** What a 404 says is missing, in words: "SIM thermostat", "Fleet HF…". */
+  subject?: string;
+}
+
+type ErrorExtra = { status?: number; code?: number; apiMessage?: string; moreInfo?: string; networkCode?: string; retryAfterMs?: number; cause?: unknown };
+
+const MAX_ERROR_SNIPPET = 200;
+
 /**
- * Replaces every known secret in a text that came from outside (an API message, a body snippet),
- * since a server may echo what it was sent.
+ * Words every error of one client: what happened, whether the provider may have acted, and which
+ * field of the account node to check. Every message passes through the account's redactor.
  */
-export class SecretRedactor {
-  readonly #secrets = new Set<string>();
+export class ErrorWriter {
+  readonly #provider: Provider;
+  readonly #redactor: SecretRedactor;
+  readonly #hostOf: (api: ApiName) => string;
 
-  add(secret: string | undefined): void {
-    // Very short values would redact ordinary words; real secrets are long.
-    if (secret && secret.length >= 6) this.#secrets.add(secret);
+  constructor(provider: Provider, redactor: SecretRedactor, hostOf: (api: ApiName) => string) {
+    this.#provider = provider;
+    this.#redactor = redactor;
+    this.#hostOf = hostOf;
   }
 
-  /** The secret as it is, and as a form or a URL would carry it, since a server may echo either. */
-  addWithEncodings(secret: string): void {
-    this.add(secret);
-    this.add(encodeURIComponent(secret));
-    this.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  error(message: string, kind: ApiErrorKind, spec: RequestRef, effect: Effect, attempts: number, extra: ErrorExtra = {}): ApiError {
+    return new ApiError(this.#redactor.redact(message), {
+      kind,
+      operation: spec.operation,
+      method: spec.method,
+      path: spec.path,
+      effect,
+      attempts,
+      ...extra,
+    });
   }
 
-  remove(secret: string | undefined): void {
-    if (secret) this.#secrets.delete(secret);
+  /** Redacted before it is cut: a secret that straddles the cut would otherwise leak its first characters. */
+  snippet(text: string): string {
+    const oneLine = this.#redactor.redact(text).replace(/\s+/g, ' ').trim();
+    return oneLine.length > MAX_ERROR_SNIPPET ? `${oneLine.slice(0, MAX_ERROR_SNIPPET)}…` : oneLine;
   }
 
-  redact(text: string): string {
-    let out = text;
-    for (const secret of this.#secrets) {
-      if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+  cancelled(spec: RequestRef, attempts: number): ApiError {
+    // Only reached between attempts or in the queue: whatever went out before was refused (429) or never sent.
+    return this.error(`${capitalised(wordsFor(spec.operation).doing)} was cancelled before it was sent`, 'cancelled', spec, 'none', attempts);
+  }
+
+  closed(spec: RequestRef, attempts: number, effect: Effect = 'none'): ApiError {
+    const words = wordsFor(spec.operation);
+    const tail = effect === 'none' ? 'it was not sent' : (words.mayHaveActed ?? 'it may have reached the provider');
+    return this.error(`${capitalised(words.doing)} stopped: the account was closed (redeploy or shutdown); ${tail}`, 'closed', spec, effect, attempts);
+  }
+
+  queueFull(spec: RequestRef, maxQueue: number, inFlight: number): ApiError {
+    return this.error(
+      `Too many messages at once: ${maxQueue} requests are already waiting for this account ` +
+        `(${inFlight} in flight), so ${wordsFor(spec.operation).doing} was not sent. Slow the flow down (e.g. a delay node in rate-limit mode).`,
+      'queue-full',
+      spec,
+      'none',
+      0,
+    );
+  }
+
+  /** The request never left: the token it needed could not be had. */
+  noToken(spec: RequestRef, attempts: number, err: unknown): ApiError {
+    const cause = err instanceof ApiError ? err : undefined;
+    return new ApiError(
+      `${trimTrailing(cause ? cause.message : 'Could not get an access token', '.')}. Nothing was sent: ${wordsFor(spec.operation).doing} needs an access token first.`,
+      {
+        kind: cause?.kind === 'api' ? 'auth' : (cause?.kind ?? 'auth'),
+        operation: spec.operation,
+        method: spec.method,
+        path: spec.path,
+        effect: 'none',
+        status: cause?.status,
+        code: cause?.code,
+        apiMessage: cause?.apiMessage,
+        moreInfo: cause?.moreInfo,
+        networkCode: cause?.networkCode,
+        attempts,
+        cause,
+      },
+    );
+  }
+
+  network(spec: RequestFacts, failure: NetworkFailure, attempts: number, cause: unknown): ApiError {
+    const host = this.#hostOf(spec.api);
+    const words = wordsFor(spec.operation);
+    const details = `${failure.description}, ${failure.networkCode}${attempts > 1 ? `, ${attempts} attempts` : ''}`;
+    const broke = failure.timeout ? `${host} did not answer in time` : `the connection to ${host} broke`;
+    let message: string;
+    let effect: Effect;
+    if (failure.beforeWrite) {
+      effect = 'none';
+      // A token request's error is wrapped in one that says nothing was sent.
+      const tail = spec.api === 'token' ? '' : ' Nothing was sent.';
+      message = `Could not reach ${host}: check the ${urlFieldOf(spec.api)} of the account node and that the host is reachable (${details}).${tail}`;
+    } else if (spec.idempotent || words.mayHaveActed === undefined) {
+      effect = 'unknown';
+      message = `${capitalised(broke)} while ${words.doing} (${details}).`;
+    } else {
+      effect = 'unknown';
+      message =
+        `${capitalised(words.mayHaveActed)}: ${broke} after the request was sent (${details}). ` +
+        'It was not sent again (no duplicates): check the command list before resending.';
     }
-    return out;
+    return this.error(message, failure.timeout ? 'timeout' : 'network', spec, effect, attempts, { networkCode: failure.networkCode, cause });
   }
-}
 
-/** How an error message speaks of an operation: users read words, not the client's method names. */
-export interface OperationWords {
-  /** "creating the IP Command": what was going on. */
-  doing: string;
-  /** "create the IP Command": what the provider refused to do. */
-  todo: string;
-  /** For requests that change something: "the IP Command may have been created". */
-  mayHaveActed?: string;
-  /** And once the provider said it did: "the IP Command was created". */
-  acted?: string;
-}
+  /** A 2xx whose body broke off: the provider did it, but what it answered is lost. */
+  unreadable(spec: RequestFacts, status: number, failure: NetworkFailure, attempts: number, cause: unknown): ApiError {
+    const words = wordsFor(spec.operation);
+    return this.error(
+      spec.idempotent || words.acted === undefined
+        ? `The provider's answer to ${words.doing} could not be read (HTTP ${status}): ${failure.description}`
+        : `${capitalised(words.acted)} (HTTP ${status}), but its answer could not be read: ${failure.description}. ` +
+            'It was not sent again (no duplicates): check the command list before resending',
+      failure.timeout ? 'timeout' : 'network',
+      spec,
+      'done',
+      attempts,
+      { status, networkCode: failure.networkCode, cause },
+    );
+  }
 
-const OPERATION_WORDS: Readonly<Record<string, OperationWords>> = {
-  createIpCommand: { doing: 'creating the IP Command', todo: 'create the IP Command', mayHaveActed: 'the IP Command may have been created', acted: 'the IP Command was created' },
-  fetchIpCommand: { doing: 'fetching the IP Command', todo: 'fetch the IP Command' },
-  listIpCommands: { doing: 'listing IP Commands', todo: 'list IP Commands' },
-  createSmsCommand: { doing: 'creating the SMS Command', todo: 'create the SMS Command', mayHaveActed: 'the SMS Command may have been created', acted: 'the SMS Command was created' },
-  fetchSmsCommand: { doing: 'fetching the SMS Command', todo: 'fetch the SMS Command' },
-  listSmsCommands: { doing: 'listing SMS Commands', todo: 'list SMS Commands' },
-  createWirelessCommand: { doing: 'creating the Wireless Command', todo: 'create the Wireless Command', mayHaveActed: 'the Wireless Command may have been created', acted: 'the Wireless Command was created' },
-  fetchWirelessCommand: { doing: 'fetching the Wireless Command', todo: 'fetch the Wireless Command' },
-  listWirelessCommands: { doing: 'listing Wireless Commands', todo: 'list Wireless Commands' },
-  deleteWirelessCommand: { doing: 'deleting the Wireless Command', todo: 'delete the Wireless Command', mayHaveActed: 'the Wireless Command may have been deleted', acted: 'the Wireless Command was deleted' },
-  fetchFleet: { doing: 'fetching the Fleet', todo: 'fetch the Fleet' },
-  updateFleet: { doing: 'updating the Fleet', todo: 'update the Fleet' },
-  verifyCredentials: { doing: 'checking the credentials', todo: 'check the credentials' },
-  fetchToken: { doing: 'getting an access token', todo: 'give an access token' },
-};
+  notJson(spec: RequestFacts, status: number, text: string): ApiError {
+    const words = wordsFor(spec.operation);
+    const acted = spec.idempotent || words.acted === undefined ? '' : ` ${capitalised(words.acted)}, but it was not sent again, so check the command list before resending.`;
+    return this.error(
+      `The provider's answer to ${words.doing} is not JSON (HTTP ${status}): check the ${urlFieldOf(spec.api)} of the account node.${acted} ` +
+        `The answer began: ${this.snippet(text)}`,
+      'invalid-response',
+      spec,
+      'done',
+      1,
+      { status },
+    );
+  }
 
-export function wordsFor(operation: string): OperationWords {
-  return OPERATION_WORDS[operation] ?? { doing: 'calling the API', todo: 'answer the request' };
-}
+  /** A 2xx answer too large to read: the request was done, but what it answered is unknown. */
+  tooLarge(spec: RequestFacts, status: number, attempts: number): ApiError {
+    const words = wordsFor(spec.operation);
+    const acted =
+      spec.idempotent || words.acted === undefined
+        ? ''
+        : `: ${words.acted}, but it was not sent again (no duplicates), so check the command list before resending`;
+    return this.error(
+      `The provider's answer to ${words.doing} is larger than ${MAX_ANSWER_BYTES} bytes (1 MB), so it was not read (HTTP ${status})${acted}. Check the ${urlFieldOf(spec.api)} of the account node`,
+      'invalid-response',
+      spec,
+      'done',
+      attempts,
+      { status },
+    );
+  }
 
-/** The first letter in upper case, for a phrase that starts a sentence. */
-export function capitalised(text: string): string {
-  return text === '' ? text : text[0].toUpperCase() + text.slice(1);
-}
-
-/** The account node's fields that hold a provider's credentials, by their editor labels. */
-export function credentialFields(provider: 'kore' | 'twilio'): string {
-  return provider === 'kore' ? 'Client ID and Client Secret' : 'Account SID and Auth Token';
+  /** `bodyText` undefined: the answer was too large to read. */
+  http(spec: RequestFacts, status: number, bodyText: string | undefined, attempts: number, retryAfter: string | string[] | undefined): ApiError {
+    let parsed: ReturnType<typeof readErrorBody> = {};
+    try {
+      if (bodyText !== undefined) parsed = readErrorBody(JSON.parse(bodyText));
+    } catch {
+      // Not JSON (a proxy's HTML page, say): the snippet below says what came back.
+    }
+    const apiMessage = parsed.message !== undefined ? this.#redactor.redact(parsed.message) : undefined;
+    const kind: ApiErrorKind = status === 401 || status === 403 || (spec.api === 'token' && status < 500 && status !== 429) ? 'auth' : 'api';
+    const words = wordsFor(spec.operation);
+    const codes = parsed.code !== undefined ? `HTTP ${status}, code ${parsed.code}` : `HTTP ${status}`;
+    const urlField = urlFieldOf(spec.api);
+    let lead: string;
+    if (spec.api === 'token' && status === 404) {
+      lead = `Nothing answers at the Token URL (${codes}): check the Token URL of the account node`;
+    } else if (kind === 'auth') {
+      lead = `The provider refused the credentials (${codes}): check the ${credentialFields(this.#provider)} of the account node`;
+    } else if (status === 404) {
+      lead = spec.subject !== undefined ? `${spec.subject} is not in this account (${codes})` : `The provider found nothing to ${words.todo} (${codes}): check the ${urlField} of the account node`;
+    } else if (status === 429) {
+      const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+      lead = `The provider is rate limiting this account (${codes}): ${words.doing} was still refused${tries}, so it was not done. Slow the flow down (e.g. a delay node in rate-limit mode)`;
+    } else if (status >= 500 && !spec.idempotent && words.mayHaveActed !== undefined) {
+      lead = `The provider had an error while ${words.doing} (${codes}), and ${words.mayHaveActed} anyway: it was not sent again (no duplicates), so check the command list before resending`;
+    } else if (status >= 500) {
+      lead = `The provider had an error while ${words.doing} (${codes})${attempts > 1 ? `, still after ${attempts} attempts` : ''}`;
+    } else {
+      lead = `The provider refused to ${words.todo} (${codes})`;
+    }
+    const said = apiMessage ?? (bodyText === undefined ? `an answer larger than ${MAX_ANSWER_BYTES} bytes, not read` : this.snippet(bodyText));
+    let message = said === '' ? `${lead}.` : `${lead}. The provider said: ${said}`;
+    const moreInfo = parsed.more_info !== undefined ? this.#redactor.redact(parsed.more_info) : undefined;
+    if (moreInfo) message += ` (${moreInfo})`;
+    const retryAfterMs = parseRetryAfter(retryAfter);
+    // A refusal (4xx) means the server did nothing; after a 5xx nobody can tell.
+    const effect: Effect = status >= 500 ? 'unknown' : 'none';
+    return this.error(message, kind, spec, effect, attempts, { status, code: parsed.code, apiMessage, moreInfo, retryAfterMs });
+  }
 }

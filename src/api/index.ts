@@ -1,7 +1,12 @@
 export * from './types';
-export { ApiError, classifyNetworkError } from './errors';
+export { ApiError } from './errors';
 export type { ApiErrorKind, Effect } from './errors';
-export { SuperSimClient, ClientConfigError, DEFAULT_URLS, DEFAULT_TIMEOUTS } from './client';
-export type { SuperSimClientOptions, ClientTimeouts, CallOptions } from './client';
+export { classifyNetworkError } from './network';
+export { SuperSimClient } from './client';
+export type { CallOptions } from './client';
+export { ClientConfigError, DEFAULT_URLS } from './config';
+export type { SuperSimClientOptions } from './config';
+export { DEFAULT_TIMEOUTS } from './transport';
+export type { ClientTimeouts } from './transport';
 export { DEFAULT_RETRY, parseRetryAfter } from './retry';
 export type { RetryOptions } from './retry';

@@ -12,9 +12,12 @@
  * modules, which tsc still emits as empty CommonJS files, are tolerated but not required.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join, normalize, posix } from 'node:path';
+import { installPackage } from '../../scripts/start';
 import { cleanClonePack } from '../support/clean-clone';
 
 const ROOT = join(__dirname, '..', '..');
@@ -31,6 +34,7 @@ interface PackageJson {
   engines?: { node?: string };
   main?: string;
   types?: string;
+  exports?: Record<string, string | { types?: string; default?: string }>;
   bin?: Record<string, string> | string;
   files?: string[];
   dependencies?: Record<string, string>;
@@ -130,6 +134,14 @@ function binEntries(): string[] {
   return typeof pkg.bin === 'string' ? [pkg.bin] : Object.values(pkg.bin);
 }
 
+/** The files the `exports` map lets a user require. */
+function exportEntries(): string[] {
+  return Object.values(pkg.exports ?? {})
+    .map((target) => (typeof target === 'string' ? target : target.default))
+    .filter((target): target is string => target !== undefined && target.endsWith('.js'))
+    .map(clean);
+}
+
 function clean(path: string): string {
   return posix.normalize(path.replace(/^\.\//, ''));
 }
@@ -156,7 +168,7 @@ describe('the published package', function () {
 
   it('holds exactly what a user needs', function () {
     const sets = nodeSets();
-    const entries = [...sets.map((set) => set.js), ...binEntries().map(clean), ...(pkg.main ? [clean(pkg.main)] : [])];
+    const entries = [...sets.map((set) => set.js), ...binEntries().map(clean), ...exportEntries(), ...(pkg.main ? [clean(pkg.main)] : [])];
     const graph = requireGraph(entries.filter((entry) => existsSync(join(packageDir, entry))));
     const expected = new Set<string>(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', ...graph.files]);
     for (const set of sets) {
@@ -189,6 +201,29 @@ describe('the published package', function () {
     for (const [field, path] of [['main', pkg.main], ['types', pkg.types], ...binEntries().map((bin) => ['bin', bin])] as [string, string | undefined][]) {
       if (path === undefined) continue;
       assert.ok(files.includes(clean(path)), `package.json ${field} is ${path}, which is not in the tarball`);
+    }
+  });
+
+  it('the simulator has its own entry, and the main entry is the client alone, from an install', async function () {
+    this.timeout(300_000);
+    const { tarball } = await cleanClonePack();
+    const dir = mkdtempSync(join(tmpdir(), 'supersim-exports-'));
+    try {
+      await installPackage(dir, tarball);
+      const script = [
+        `const main = require('${MODULE}');`,
+        `const sim = require('${MODULE}/simulator');`,
+        `const manifest = require('${MODULE}/package.json');`,
+        'console.log(JSON.stringify({ main: Object.keys(main).sort(), sim: Object.keys(sim).sort(), name: manifest.name }));',
+      ].join('\n');
+      const out = execFileSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
+      const seen = JSON.parse(out) as { main: string[]; sim: string[]; name: string };
+      assert.equal(seen.name, MODULE);
+      assert.ok(seen.main.includes('SuperSimClient') && seen.main.includes('ApiError'), `main entry: ${seen.main.join(', ')}`);
+      assert.deepEqual(seen.main.filter((name) => /^(Simulat|FaultInjector)/.test(name)), [], 'no simulator export in the main entry');
+      for (const name of ['Simulator', 'SimulatedDevice', 'FaultInjector']) assert.ok(seen.sim.includes(name), `${MODULE}/simulator exports ${name}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

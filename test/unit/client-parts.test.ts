@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { TokenCache } from '../../src/api/auth';
 import { ConcurrencyLimiter, LimiterClosedError, QueueFullError } from '../../src/api/limiter';
 import { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDelay } from '../../src/api/retry';
-import { classifyNetworkError, readErrorBody } from '../../src/api/errors';
+import { readErrorBody } from '../../src/api/errors';
+import { classifyNetworkError } from '../../src/api/network';
 
 describe('retry timing', function () {
   it('reads Retry-After as seconds or as an HTTP date', function () {
