@@ -26,7 +26,7 @@ export interface StatusFilterSnapshot {
   entries: [string, CommandStatus, number][];
 }
 
-const DEFAULT_MAX_COMMANDS = 100_000;
+export const DEFAULT_MAX_COMMANDS = 100_000;
 const DEFAULT_TTL_MS = 48 * 60 * 60 * 1000;
 
 /**
