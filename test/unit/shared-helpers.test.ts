@@ -25,7 +25,7 @@ describe('shared helpers, one home each', function () {
   });
 
   it('withTrackingCallback: the tracking URL by POST when the user set none; the user\'s URL wins', function () {
-    const params = { sim: 'meter', payload: 'hi' };
+    const params: { sim: string; payload: string; callbackUrl?: string } = { sim: 'meter', payload: 'hi' };
     assert.deepEqual(withTrackingCallback(params, 'https://red.example/supersim/status/a1'), {
       ...params,
       callbackUrl: 'https://red.example/supersim/status/a1',
