@@ -20,6 +20,7 @@ import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
 import type { RouteAnswer } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 import { ThrottledStatus } from './lib/status';
+import { timeOfDay } from './lib/time-of-day';
 import type { AccountNode } from './supersim-account';
 
 interface CommandInConfig extends NodeDefinition {
@@ -52,10 +53,6 @@ function shelfOf(RED: NodeAPI): IdempotencyShelf {
     shelves.set(RED.httpNode, shelf);
   }
   return shelf;
-}
-
-function timeOfDay(date: Date): string {
-  return date.toTimeString().slice(0, 8);
 }
 
 /** The deployed account node behind an id, if it is one. */

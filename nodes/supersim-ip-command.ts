@@ -1,4 +1,4 @@
-import { buildIpCommandRequest } from '../src/sending/requests';
+import { buildIpCommandRequest, withTrackingCallback } from '../src/sending/requests';
 import type { IpCommandSettings } from '../src/sending/requests';
 import { setUpSendNode } from './lib/send-node';
 import type { SendNodeConfig } from './lib/send-node';
@@ -13,11 +13,7 @@ export default function register(RED: NodeAPI): void {
         kind: 'ip',
         userCallbackUrl: params.callbackUrl,
         sim: params.sim,
-        send: (client, trackingCallbackUrl, signal) =>
-          client.createIpCommand(
-            trackingCallbackUrl && !params.callbackUrl ? { ...params, callbackUrl: trackingCallbackUrl, callbackMethod: 'POST' } : params,
-            { signal },
-          ),
+        send: (client, trackingCallbackUrl, signal) => client.createIpCommand(withTrackingCallback(params, trackingCallbackUrl), { signal }),
       };
     });
   }

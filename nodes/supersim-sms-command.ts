@@ -1,4 +1,4 @@
-import { buildSmsCommandRequest } from '../src/sending/requests';
+import { buildSmsCommandRequest, withTrackingCallback } from '../src/sending/requests';
 import type { SmsCommandSettings } from '../src/sending/requests';
 import { setUpSendNode } from './lib/send-node';
 import type { SendNodeConfig } from './lib/send-node';
@@ -10,14 +10,12 @@ export default function register(RED: NodeAPI): void {
     setUpSendNode(RED, this, config, (msg) => {
       const request = buildSmsCommandRequest(config, msg);
       const userCallbackUrl = request.params.callbackUrl;
-      const withTracking = <T extends { callbackUrl?: string; callbackMethod?: 'GET' | 'POST' }>(params: T, url: string | undefined): T =>
-        url && !params.callbackUrl ? { ...params, callbackUrl: url, callbackMethod: 'POST' } : params;
       if (request.api === 'supersim') {
         return {
           kind: 'sms',
           userCallbackUrl,
           sim: request.params.sim,
-          send: (client, trackingCallbackUrl, signal) => client.createSmsCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
+          send: (client, trackingCallbackUrl, signal) => client.createSmsCommand(withTrackingCallback(request.params, trackingCallbackUrl), { signal }),
         };
       }
       return {
@@ -25,7 +23,7 @@ export default function register(RED: NodeAPI): void {
         userCallbackUrl,
         sim: request.params.sim,
         deliveryReceipt: request.params.deliveryReceiptRequested,
-        send: (client, trackingCallbackUrl, signal) => client.createWirelessCommand(withTracking(request.params, trackingCallbackUrl), { signal }),
+        send: (client, trackingCallbackUrl, signal) => client.createWirelessCommand(withTrackingCallback(request.params, trackingCallbackUrl), { signal }),
       };
     });
   }

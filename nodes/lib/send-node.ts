@@ -7,6 +7,7 @@ import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './red';
 import { ThrottledStatus } from './status';
+import { timeOfDay } from './time-of-day';
 
 /** What a send node does with one message, once checked: the request, and how to send it. */
 export interface PreparedSend {
@@ -40,10 +41,6 @@ export function shortReason(err: unknown): string {
     return err.networkCode ? `${err.kind} ${err.networkCode}` : err.kind;
   }
   return err instanceof Error ? err.name : 'error';
-}
-
-function timeOfDay(date: Date): string {
-  return date.toTimeString().slice(0, 8);
 }
 
 function asError(value: unknown): Error {

@@ -2,7 +2,7 @@ import { ClientConfigError, SuperSimClient } from '../api';
 import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
 import { CallbackReceiver } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
-import { MAX_URL_CHARS, trimBoth, trimTrailing } from '../shared/text';
+import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared/text';
 import { CallbackHub } from '../tracking';
 
 export interface AccountSettings {
@@ -55,10 +55,6 @@ export function tuningOf(settings: unknown): AccountTuning {
   };
 }
 
-function blankToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
 /** Maps what the editor stores to the client's options; blank fields fall back to the provider's defaults. */
 export function clientOptionsOf(settings: AccountSettings, credentials: AccountCredentials): SuperSimClientOptions {
   const provider = (blankToUndefined(settings.provider) ?? 'kore') as Provider;
@@ -95,15 +91,6 @@ export function normaliseCallbackBaseUrl(value: string | undefined): string | un
     throw new ClientConfigError('callbackBaseUrl', `Public URL must be an http(s) URL without a query; got ${JSON.stringify(text)}`);
   }
   return trimTrailing(text, '/');
-}
-
-/** Joins URL path pieces with exactly one slash between them. */
-export function joinPath(...parts: string[]): string {
-  const joined = parts
-    .map((part) => trimBoth(part, '/'))
-    .filter((part) => part !== '')
-    .join('/');
-  return `/${joined}`;
 }
 
 /**

@@ -3,13 +3,11 @@
  * and the parameters of the operations in the client's own camelCase.
  */
 
+import type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary';
+
+export type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary';
+
 export type Provider = 'kore' | 'twilio';
-export type CommandStatus = 'queued' | 'sent' | 'delivered' | 'received' | 'failed';
-export type CommandDirection = 'to_sim' | 'from_sim';
-export type HttpMethod = 'GET' | 'POST';
-export type IpPayloadType = 'text' | 'binary';
-export type WirelessCommandMode = 'text' | 'binary';
-export type IncludeSid = 'none' | 'start' | 'end';
 
 export interface IpCommand {
   sid: string;

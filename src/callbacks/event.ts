@@ -1,10 +1,10 @@
-import type { CommandDirection, CommandStatus } from '../api/types.js';
+import type { CommandDirection, CommandKind, CommandStatus } from '../shared/vocabulary.js';
 import { decodeBase64 } from '../commands/encoding.js';
 import { describeValue } from '../commands/errors.js';
 import { isCommandStatus } from '../commands/lifecycle.js';
 import { CallbackParseError } from './params.js';
 
-export type CommandKind = 'ip' | 'sms' | 'wireless';
+export type { CommandKind } from '../shared/vocabulary.js';
 
 export interface CommandEvent {
   sid: string;

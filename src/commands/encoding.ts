@@ -1,5 +1,5 @@
 import { TextDecoder } from 'node:util';
-import type { IncludeSid, IpPayloadType, WirelessCommandMode } from '../api/types.js';
+import type { IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary.js';
 import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
 import {
   IP_PAYLOAD_MAX_BYTES,

@@ -1,4 +1,4 @@
-import type { CommandStatus } from '../api/types.js';
+import type { CommandKind, CommandStatus } from '../shared/vocabulary.js';
 
 export const FINAL_STATUSES: ReadonlySet<CommandStatus> = new Set<CommandStatus>(['failed', 'delivered', 'received']);
 
@@ -33,15 +33,13 @@ export function isForward(previous: CommandStatus | undefined, next: unknown): b
   return transition === 'first' || transition === 'forward';
 }
 
-export type TrackedKind = 'ip' | 'sms' | 'wireless';
-
 /**
  * Whether following a command can stop at this status. Besides the final statuses, `sent` is the end
  * of the road where no delivery receipt can follow: always for IP Commands, and for Wireless Commands
  * sent without one. An unknown `deliveryReceipt` counts as requested, the API's default, so tracking
  * waits for `delivered` rather than stopping early.
  */
-export function isTrackingDone(kind: TrackedKind, status: CommandStatus, options: { deliveryReceipt?: boolean } = {}): boolean {
+export function isTrackingDone(kind: CommandKind, status: CommandStatus, options: { deliveryReceipt?: boolean } = {}): boolean {
   if (isFinalStatus(status)) return true;
   if (status !== 'sent') return false;
   return kind === 'ip' || (kind === 'wireless' && options.deliveryReceipt === false);

@@ -1,4 +1,5 @@
-import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../api/types.js';
+import { isBlank } from '../shared/text.js';
+import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared/vocabulary.js';
 import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
 import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from './limits.js';
 
@@ -14,11 +15,6 @@ const BROKEN_SID_MIN_HEX = 24;
 const SID_LENGTH = 34;
 /** '/' would turn a unique name into another path when it is put into a resource URL. */
 const FORBIDDEN_IN_NAME = /[\p{Cc}/]/u;
-
-/** Values a node treats as "not set here", so a msg property or a default applies. */
-function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-}
 
 /** Either a SIM's SID (HS… Super SIM, DE… Programmable Wireless) or its unique name, trimmed. */
 export function validateSimReference(value: unknown, field = 'sim'): string {

@@ -1,6 +1,6 @@
-import type { CommandStatus } from '../api/types.js';
+import type { CommandStatus } from '../shared/vocabulary.js';
 import { classifyTransition, isCommandStatus } from '../commands/lifecycle.js';
-import { OldestFirstMap } from './oldest-first.js';
+import { OldestFirstMap } from '../shared/oldest-first.js';
 
 export type FilterDecision = 'pass' | 'duplicate' | 'regression' | 'after-final' | 'not-selected' | 'invalid';
 
@@ -26,7 +26,7 @@ export interface StatusFilterSnapshot {
   entries: [string, CommandStatus, number][];
 }
 
-const DEFAULT_MAX_COMMANDS = 100_000;
+export const DEFAULT_MAX_COMMANDS = 100_000;
 const DEFAULT_TTL_MS = 48 * 60 * 60 * 1000;
 
 /**

@@ -1,4 +1,4 @@
-import { trimBoth, trimTrailing } from '../shared/text';
+import { joinPath, trimTrailing } from '../shared/text';
 
 /** Longer paths are typos or abuse; providers' URL fields are limited too. */
 export const MAX_PATH_CHARS = 200;
@@ -22,8 +22,7 @@ export function webhookPathProblem(path: unknown): string | undefined {
 
 /** The path the provider calls, from the root of this Node-RED's HTTP server. */
 export function webhookServerPath(httpNodeRoot: string, path: string): string {
-  const parts = [httpNodeRoot, path].map((part) => trimBoth(part, '/')).filter((part) => part !== '');
-  return `/${parts.join('/')}`;
+  return joinPath(httpNodeRoot, path);
 }
 
 /** The URL to give the provider: the public base URL, httpNodeRoot and the node's path. */

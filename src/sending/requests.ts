@@ -1,4 +1,4 @@
-import type { CreateIpCommandParams, CreateSmsCommandParams, CreateWirelessCommandParams, HttpMethod, IncludeSid, WirelessCommandMode } from '../api/types';
+import type { CreateIpCommandParams, CreateSmsCommandParams, CreateWirelessCommandParams } from '../api/types';
 import {
   CommandValidationError,
   encodeIpPayload,
@@ -12,6 +12,8 @@ import {
   validateIpPayloadType,
   validateSimReference,
 } from '../commands';
+import { isBlank } from '../shared/text';
+import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared/vocabulary';
 
 /** The message properties a send node reads; anything else on the message is left alone. */
 export interface SendMessage {
@@ -41,10 +43,6 @@ export interface SmsCommandSettings {
   deliveryReceipt?: boolean;
   callbackUrl?: string;
   callbackMethod?: string;
-}
-
-function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 }
 
 /** The node's configured value wins, as in core nodes; the message fills only what the node left blank. */
@@ -105,4 +103,12 @@ export function buildSmsCommandRequest(settings: SmsCommandSettings, msg: SendMe
       ...callback,
     },
   };
+}
+
+/**
+ * The request with the account's tracking callback URL when tracking follows the command by callback.
+ * A CallbackUrl the user set wins (tracking then polls); the account's status route takes POST.
+ */
+export function withTrackingCallback<T extends { callbackUrl?: string; callbackMethod?: HttpMethod }>(params: T, trackingCallbackUrl: string | undefined): T {
+  return trackingCallbackUrl && !params.callbackUrl ? { ...params, callbackUrl: trackingCallbackUrl, callbackMethod: 'POST' } : params;
 }

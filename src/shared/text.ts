@@ -31,3 +31,22 @@ export function collapseRuns(text: string, char: string): string {
   }
   return out;
 }
+
+/** Values a node treats as "not set here", so that a msg property or a default applies. */
+export function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/** A configured text trimmed, or undefined when there is none, so that the default applies. */
+export function blankToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Joins URL path pieces with exactly one slash between them. */
+export function joinPath(...parts: string[]): string {
+  const joined = parts
+    .map((part) => trimBoth(part, '/'))
+    .filter((part) => part !== '')
+    .join('/');
+  return `/${joined}`;
+}

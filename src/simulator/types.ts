@@ -1,4 +1,5 @@
 import type { HttpMethod } from '../api/types';
+import type { CommandKind } from '../shared/vocabulary';
 
 export type SimulatorMode = 'kore' | 'twilio';
 
@@ -105,7 +106,8 @@ export interface FaultRule {
   times?: number;
 }
 
-export type ReceivedChannel = 'ip' | 'sms' | 'wireless';
+/** The kind of command that reached the device. */
+export type ReceivedChannel = CommandKind;
 
 export interface ReceivedItem {
   channel: ReceivedChannel;

@@ -1,8 +1,7 @@
 import { ApiError } from '../api/errors.js';
 import type { SuperSimClient } from '../api/client.js';
-import type { CommandStatus } from '../api/types.js';
+import type { CommandKind as TrackedKind, CommandStatus } from '../shared/vocabulary.js';
 import { classifyTransition, isCommandStatus, isTrackingDone } from '../commands/lifecycle.js';
-import type { TrackedKind } from '../commands/lifecycle.js';
 import type { CallbackHub, StatusEventLike } from './hub.js';
 
 /**

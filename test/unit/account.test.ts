@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Account, joinPath, normaliseCallbackBaseUrl, tuningOf } from '../../src/account/account';
+import { Account, normaliseCallbackBaseUrl, tuningOf } from '../../src/account/account';
+import { joinPath } from '../../src/shared/text';
 
 describe('account', function () {
   it('reads the operator’s tuning from settings, keeping only usable values', function () {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { CommandStatus } from '../../src/api/types.js';
 import { StatusFilterState } from '../../src/filter/index.js';
 import type { FilterDecision, StatusFilterOptions } from '../../src/filter/index.js';
-import { OldestFirstMap } from '../../src/filter/oldest-first.js';
+import { OldestFirstMap } from '../../src/shared/oldest-first.js';
 
 const STATUSES: CommandStatus[] = ['queued', 'sent', 'delivered', 'failed', 'received'];
 const SID = 'HC0123456789abcdef0123456789abcdef';
