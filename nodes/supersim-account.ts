@@ -3,8 +3,7 @@ import { Account, tuningOf } from '../src/account/account';
 import type { AccountCredentials, AccountSettings } from '../src/account/account';
 import { planConnectionTest, testConnection } from '../src/account/connection-test';
 import type { DeployedNode } from '../src/account/connection-test';
-import { RefusalLog } from '../src/receiving';
-import { WebhookRoutes } from './lib/http-routes';
+import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 
 export interface AccountNode extends Node<AccountCredentials> {
@@ -13,11 +12,8 @@ export interface AccountNode extends Node<AccountCredentials> {
   trackingCallbackUrl(): string | undefined;
 }
 
-const CALLBACK_BODY_LIMIT = 64 * 1024;
-
 export default function register(RED: NodeAPI): void {
-  const nodeRoutesEnabled = RED.settings.httpNodeRoot !== false;
-  const httpNodeRoot = typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
+  const httpNodeRoot = httpNodeRootOf(RED);
 
   function SupersimAccountNode(this: AccountNode, config: NodeDefinition & AccountSettings): void {
     RED.nodes.createNode(this, config);
@@ -26,28 +22,19 @@ export default function register(RED: NodeAPI): void {
     if (account.configError) this.warn(RED._('supersim-account.errors.config', { message: account.configError }));
 
     let releaseRoute: (() => void) | undefined;
-    if (nodeRoutesEnabled && account.receivesCallbacks) {
-      const refusals = new RefusalLog();
-      const logRefusal = (status: number, reason: string): void => {
-        const report = refusals.note(status, reason);
-        if (report === undefined) return;
-        const line = RED._('supersim-account.errors.callback-refused', { reason: report.reason });
-        this.warn(report.unreported > 0 ? `${line} ${RED._('supersim-account.errors.callback-refused-more', { count: report.unreported })}` : line);
-      };
+    if (httpNodeRoot !== false && account.receivesCallbacks) {
       releaseRoute = WebhookRoutes.for(RED).add({
         path: account.callbackPath,
-        methods: ['GET', 'POST'],
-        maxBodyBytes: CALLBACK_BODY_LIMIT,
         owner: `supersim-account ${this.id}`,
-        handle: (request) => {
-          const result = account.handleCallback(request);
-          if (result.status >= 400) logRefusal(result.status, result.reason ?? '');
-          return { status: result.status, reason: result.reason };
+        receive: (request) => account.handleCallback(request),
+        warn: (report) => {
+          const line = RED._('supersim-account.errors.callback-refused', { reason: report.reason });
+          this.warn(report.unreported > 0 ? `${line} ${RED._('supersim-account.errors.callback-refused-more', { count: report.unreported })}` : line);
         },
       });
     }
     if (releaseRoute && account.callbacksUnsigned) this.warn(RED._('supersim-account.errors.unsigned-callbacks'));
-    this.trackingCallbackUrl = () => (releaseRoute ? account.callbackUrl(httpNodeRoot) : undefined);
+    this.trackingCallbackUrl = () => (releaseRoute && httpNodeRoot !== false ? account.callbackUrl(httpNodeRoot) : undefined);
 
     this.on('close', (_removed, done) => {
       releaseRoute?.();

@@ -1,23 +1,22 @@
 import type { Application, Request, Response } from 'express';
-import type { CallbackRequest, RefusalKind } from '../src/callbacks';
+import { receive } from '../src/callbacks';
+import type { AcceptedCallback, RefusalKind, RefusalStatus } from '../src/callbacks';
 import {
   FleetSetupError,
   IdempotencyShelf,
-  RefusalLog,
   adminRouteAt,
+  messageOf,
   outputsOf,
   pointFleet,
   readFleetQuery,
   readFleetUpdate,
-  receive,
   showFleet,
   simLabelOf,
   webhookPathProblem,
   webhookServerPath,
 } from '../src/receiving';
-import type { AppLike, FleetAccount, FleetAnswer, RefusalStatus } from '../src/receiving';
-import { RouteConflictError, WebhookRoutes } from './lib/http-routes';
-import type { RouteAnswer } from './lib/http-routes';
+import type { AppLike, FleetAccount, FleetAnswer } from '../src/receiving';
+import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
@@ -28,14 +27,13 @@ interface CommandInConfig extends NodeDefinition {
   url?: string;
 }
 
-/** A callback is a few hundred bytes; 64 KiB leaves room for any vendor's growth and none for floods. */
-export const MAX_BODY_BYTES = 64 * 1024;
-
 const REFUSAL_KEYS: Readonly<Record<RefusalStatus, string>> = {
   400: 'supersim-command-in.refusal.malformed',
   403: 'supersim-command-in.refusal.forbidden',
   405: 'supersim-command-in.refusal.method',
   413: 'supersim-command-in.refusal.too-large',
+  // Never shown: receive() answers what is neither form nor JSON 400, as any other body that is no callback.
+  415: 'supersim-command-in.refusal.malformed',
 };
 
 /** Refusals whose status says what to change, rather than only what was refused. */
@@ -63,7 +61,7 @@ function deployedAccount(RED: NodeAPI, id: unknown): AccountNode | undefined {
 }
 
 export default function register(RED: NodeAPI): void {
-  const httpNodeRoot: string | false = RED.settings.httpNodeRoot === false ? false : typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
+  const httpNodeRoot = httpNodeRootOf(RED);
 
   function start(node: Node, config: CommandInConfig): void {
     const path = config.url ?? '';
@@ -94,57 +92,43 @@ export default function register(RED: NodeAPI): void {
     }
 
     const shelf = shelfOf(RED);
-    const receiver = account.createReceiver({ maxBodyBytes: MAX_BODY_BYTES, idempotency: shelf.take(node.id) });
-    const refusals = new RefusalLog();
+    const receiver = account.createReceiver({ idempotency: shelf.take(node.id) });
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
 
-    const refuse = (status: RefusalStatus, reason: string, advice?: RefusalKind): void => {
+    const refused = (status: RefusalStatus, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
       shown.show(() => ({
         fill: 'red',
         shape: 'ring',
         text: RED._('supersim-command-in.status.refused', { status, reason: RED._(advice ? ADVICE_KEYS[advice] : REFUSAL_KEYS[status]), time }),
       }));
-      const report = refusals.note(status, reason);
-      if (report === undefined) return;
-      const line = RED._('supersim-command-in.errors.refused', { status, reason: report.reason });
-      node.warn(report.unreported > 0 ? `${line} ${RED._('supersim-command-in.errors.refused-more', { count: report.unreported })}` : line);
     };
 
-    const handle = (request: CallbackRequest): RouteAnswer => {
-      const received = receive(receiver, request);
-      if (received.outcome === 'refused') {
-        refuse(received.status, received.reason, received.refusal);
-        return { status: received.status, reason: received.answer };
-      }
-      if (received.outcome === 'duplicate') return { status: 200 };
-      const { event, routed } = received;
-      return {
-        status: 200,
-        // Runs once the 2xx is on its way: a slow or failing flow never delays or changes the answer.
-        after: () => {
-          const sim = simLabelOf(event) ?? '?';
-          const time = timeOfDay(new Date());
-          node.send(outputsOf(routed));
-          shown.show(() =>
-            routed.output === 0
-              ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
-              : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
-          );
-        },
-      };
+    const accepted = ({ event, verified }: AcceptedCallback): void => {
+      const routed = messageOf(event, verified);
+      const sim = simLabelOf(event) ?? '?';
+      const time = timeOfDay(new Date());
+      node.send(outputsOf(routed));
+      shown.show(() =>
+        routed.output === 0
+          ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
+          : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
+      );
     };
 
     let release: (() => void) | undefined;
     try {
       release = WebhookRoutes.for(RED).add({
         path,
-        methods: ['GET', 'POST'],
-        maxBodyBytes: MAX_BODY_BYTES,
         owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
-        handle,
-        onRefused: (status, reason) => refuse(status, reason),
+        receive: (request) => receive(receiver, request),
+        onAccepted: accepted,
+        onRefused: (status, _reason, advice) => refused(status, advice),
+        warn: (report) => {
+          const line = RED._('supersim-command-in.errors.refused', { status: report.status, reason: report.reason });
+          node.warn(report.unreported > 0 ? `${line} ${RED._('supersim-command-in.errors.refused-more', { count: report.unreported })}` : line);
+        },
       });
     } catch (err) {
       if (!(err instanceof RouteConflictError)) throw err;

@@ -1,25 +1,40 @@
+import cors from 'cors';
+import type { CorsOptions, CorsOptionsDelegate } from 'cors';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
-import type { CallbackRequest } from '../../src/callbacks';
+import { CALLBACK_METHODS, bodySizeProblem, methodProblem } from '../../src/callbacks';
+import type { AcceptedCallback, CallbackRequest, ReceiverResult, RefusalKind, RefusalStatus } from '../../src/callbacks';
+import { RefusalLog } from '../../src/receiving';
+import type { RefusalReport } from '../../src/receiving';
 import { MAX_URL_CHARS, collapseRuns, trimTrailing } from '../../src/shared/text';
 import type { NodeAPI } from './red';
-
-/** What a route answers: the status at once, then `after` runs once the answer is on its way. */
-export interface RouteAnswer {
-  status: number;
-  reason?: string;
-  after?: () => void;
-}
 
 export interface RouteOptions {
   /** Path under httpNodeRoot, e.g. '/supersim/in'. */
   path: string;
-  methods: readonly ('GET' | 'POST')[];
-  maxBodyBytes: number;
   /** Who holds the path, for the error when a second node claims it. */
   owner: string;
-  handle(request: CallbackRequest): RouteAnswer;
-  /** Told of requests refused before they reach `handle` (too large, wrong method), for the node's status. */
-  onRefused?(status: 405 | 413, reason: string): void;
+  /** The node's check of one request (`receive` from src/callbacks, with whatever the node adds). */
+  receive(request: CallbackRequest): ReceiverResult;
+  /** Runs once the 2xx of an accepted callback is on its way: a slow or failing flow never delays or changes the answer. */
+  onAccepted?(result: AcceptedCallback): void;
+  /** Every refusal, the route's own (too large, wrong method) and the receiver's, for the node's status. */
+  onRefused?(status: RefusalStatus, reason: string, refusal?: RefusalKind): void;
+  /** A refusal worth a log line: the first, then at most one per minute with the count of those left out. */
+  warn(report: RefusalReport): void;
+}
+
+interface Route extends RouteOptions {
+  refusals: RefusalLog;
+}
+
+/**
+ * httpNodeRoot as core http in reads it: false turns every HTTP node off; anything else that is not a
+ * string means the default '/'.
+ */
+export function httpNodeRootOf(red: Pick<NodeAPI, 'settings'>): string | false {
+  const root = red.settings.httpNodeRoot;
+  if (root === false) return false;
+  return typeof root === 'string' ? root : '/';
 }
 
 interface RawBodyRequest extends Request {
@@ -75,7 +90,8 @@ function rootOf(app: Application): Application {
  */
 export class WebhookRoutes {
   readonly #red: NodeAPI;
-  readonly #routes = new Map<string, RouteOptions>();
+  readonly #routes = new Map<string, Route>();
+  #cors: { settings: unknown; handler: RequestHandler | undefined } | undefined;
 
   static for(red: NodeAPI): WebhookRoutes {
     let registry = registries.get(red.httpNode);
@@ -106,19 +122,34 @@ export class WebhookRoutes {
     if (holder) {
       throw new RouteConflictError(`the path ${key} is already used by ${holder.owner}; give each node its own path`);
     }
-    const route = { ...options, path: key };
+    const route: Route = { ...options, path: key, refusals: new RefusalLog() };
     this.#routes.set(key, route);
     return () => {
       if (this.#routes.get(key) === route) this.#routes.delete(key);
     };
   }
 
-  has(path: string): boolean {
-    return this.#routes.has(normalisePath(path));
+  /** The one place a refusal is told: to the node's status every time, to its log when RefusalLog says so. */
+  #refuse(route: Route, status: RefusalStatus, reason: string, refusal?: RefusalKind): void {
+    route.onRefused?.(status, reason, refusal);
+    const report = route.refusals.note(status, reason);
+    if (report !== undefined) route.warn(report);
+  }
+
+  /**
+   * httpNodeCors as core http in applies it: handed whole to the cors package, built once for the
+   * settings it was built from (settings do not change while Node-RED runs; the test helper swaps them).
+   */
+  #corsHandler(): RequestHandler | undefined {
+    const settings: unknown = this.#red.settings.httpNodeCors;
+    if (this.#cors === undefined || this.#cors.settings !== settings) {
+      this.#cors = { settings, handler: settings ? cors(settings as CorsOptions | CorsOptionsDelegate) : undefined };
+    }
+    return this.#cors.handler;
   }
 
   /** The route a request at the root app is for, if any: the root sees httpNodeRoot in the path. */
-  #routeAtRoot(req: Request): RouteOptions | undefined {
+  #routeAtRoot(req: Request): Route | undefined {
     if (this.#routes.size === 0) return undefined;
     const mount = (this.#red.httpNode as unknown as { mountpath?: string | string[] }).mountpath;
     const prefix = rootOf(this.#red.httpNode) === this.#red.httpNode ? '/' : normalisePath(Array.isArray(mount) ? mount[0] : (mount ?? '/'));
@@ -136,10 +167,11 @@ export class WebhookRoutes {
     const route = this.#routeAtRoot(req);
     if (!route) return next();
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > route.maxBodyBytes) {
+    const declaredTooLarge = Number.isFinite(declared) ? bodySizeProblem(declared) : undefined;
+    if (declaredTooLarge !== undefined) {
       // Refuse before reading: a body past the limit is never buffered.
       answerPlain(res, 413, 'Payload Too Large');
-      route.onRefused?.(413, `declared body of ${declared} bytes over the ${route.maxBodyBytes}-byte limit`);
+      this.#refuse(route, 413, declaredTooLarge);
       req.resume();
       return;
     }
@@ -149,10 +181,11 @@ export class WebhookRoutes {
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
-      if (size > route.maxBodyBytes) {
+      const tooLarge = bodySizeProblem(size);
+      if (tooLarge !== undefined) {
         refused = true;
         answerPlain(res, 413, 'Payload Too Large');
-        route.onRefused?.(413, `body over the ${route.maxBodyBytes}-byte limit`);
+        this.#refuse(route, 413, tooLarge);
         return;
       }
       chunks.push(chunk);
@@ -175,20 +208,27 @@ export class WebhookRoutes {
     const key = routeKeyOf(req.path);
     const route = key === undefined ? undefined : this.#routes.get(key);
     if (!route) return next();
-    const chain = [...middlewareOf(this.#red), corsOf(this.#red)];
+    const corsHandler = this.#corsHandler();
+    if (req.method === 'OPTIONS' && corsHandler) {
+      // As core http in: a preflight is the cors package's alone (httpNodeMiddleware does not see it).
+      runChain([corsHandler], req, res, (err?: unknown) => (err ? next(err) : res.status(204).end()));
+      return;
+    }
+    const chain = corsHandler ? [...middlewareOf(this.#red), corsHandler] : middlewareOf(this.#red);
     runChain(chain, req, res, (err?: unknown) => {
       if (err) return next(err);
       if (req.method === 'OPTIONS') {
         res.status(204).end();
         return;
       }
-      if (!route.methods.includes(req.method as 'GET' | 'POST')) {
-        res.status(405).set('Allow', route.methods.join(', ')).type('text/plain').send('Method Not Allowed');
-        route.onRefused?.(405, `method ${req.method} (only ${route.methods.join(' and ')})`);
+      const wrongMethod = methodProblem(req.method);
+      if (wrongMethod !== undefined) {
+        res.status(405).set('Allow', CALLBACK_METHODS.join(', ')).type('text/plain').send('Method Not Allowed');
+        this.#refuse(route, 405, wrongMethod);
         return;
       }
       const rawBody = req.supersimRawBody ?? rebuildBody(req);
-      const answer = route.handle({
+      const result = route.receive({
         method: req.method,
         // As the server received it, httpNodeRoot included: the provider signed the public form of it.
         url: req.originalUrl,
@@ -199,10 +239,13 @@ export class WebhookRoutes {
         host: req.headers.host,
         viaTrustedProxy: fromTrustedProxy(req),
       });
-      res.status(answer.status);
-      if (answer.status >= 400) res.type('text/plain').send(answer.reason ?? '');
-      else res.end();
-      answer.after?.();
+      if (result.outcome === 'refused') {
+        res.status(result.status).type('text/plain').send(result.answer);
+        this.#refuse(route, result.status, result.reason, result.refusal);
+        return;
+      }
+      res.status(200).end();
+      if (result.outcome === 'accepted') route.onAccepted?.(result);
     });
   };
 }
@@ -241,28 +284,6 @@ function middlewareOf(red: NodeAPI): RequestHandler[] {
   if (typeof configured === 'function') return [configured];
   if (Array.isArray(configured)) return configured.filter((m): m is RequestHandler => typeof m === 'function');
   return [];
-}
-
-/** httpNodeCors as core nodes honour it, without depending on the cors package Node-RED keeps to itself. */
-function corsOf(red: NodeAPI): RequestHandler {
-  return (req, res, next) => {
-    const cors = red.settings.httpNodeCors as { origin?: unknown; methods?: unknown } | undefined;
-    if (!cors) return next();
-    const requestOrigin = req.headers.origin;
-    let allowed: string | undefined;
-    if (cors.origin === '*' || cors.origin === undefined) allowed = '*';
-    else if (cors.origin === true) allowed = requestOrigin;
-    else if (typeof cors.origin === 'string') allowed = cors.origin;
-    else if (Array.isArray(cors.origin) && requestOrigin && cors.origin.includes(requestOrigin)) allowed = requestOrigin;
-    if (allowed) res.set('Access-Control-Allow-Origin', allowed);
-    if (req.method === 'OPTIONS') {
-      const methods = Array.isArray(cors.methods) ? cors.methods.join(',') : typeof cors.methods === 'string' ? cors.methods : 'GET,POST';
-      res.set('Access-Control-Allow-Methods', methods);
-      const requested = req.headers['access-control-request-headers'];
-      if (requested) res.set('Access-Control-Allow-Headers', requested);
-    }
-    next();
-  };
 }
 
 function runChain(chain: RequestHandler[], req: Request, res: Response, done: (err?: unknown) => void): void {

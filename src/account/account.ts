@@ -1,6 +1,6 @@
 import { ClientConfigError, SuperSimClient } from '../api';
 import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
-import { CallbackReceiver } from '../callbacks';
+import { CallbackReceiver, receive } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
 import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared/text';
 import { CallbackHub } from '../tracking';
@@ -171,11 +171,14 @@ export class Account {
     return this.callbackBaseUrl + joinPath(httpNodeRoot, this.callbackPath);
   }
 
-  /** Checks a status callback and hands its event to whoever tracks that command. */
+  /** Checks a status callback, answered as command-in answers, and hands its event to whoever tracks that command. */
   handleCallback(request: CallbackRequest): ReceiverResult {
-    if (!this.#receiver) return { status: 403, reason: 'this account does not take status callbacks (no callbackBaseUrl)' };
-    const result = this.#receiver.handle(request);
-    if (result.status === 200 && result.event && !result.duplicate) this.hub.deliver(result.event);
+    if (!this.#receiver) {
+      const reason = 'this account does not take status callbacks (no callbackBaseUrl)';
+      return { outcome: 'refused', status: 403, reason, answer: reason };
+    }
+    const result = receive(this.#receiver, request);
+    if (result.outcome === 'accepted') this.hub.deliver(result.event);
     return result;
   }
 

@@ -3,7 +3,10 @@ import { describeValue } from '../commands/errors.js';
 import { headerOf, queryOf } from './request.js';
 import type { CallbackRequest } from './request.js';
 
-/** Large enough for any callback (a 1300-byte payload is under 2 KiB of Base64), small enough to refuse floods. */
+/**
+ * Every webhook's body limit (command-in and the account's status route): large enough for any callback
+ * (a 1300-byte payload is under 2 KiB of Base64), with room for a vendor's growth and none for floods.
+ */
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 export const CALLBACK_METHODS: readonly string[] = ['GET', 'POST'];
 
@@ -121,18 +124,31 @@ function bodyValues(request: CallbackRequest): { encoding: CallbackEncoding; val
   return type === FORM ? { encoding: 'form', values: parseUrlEncoded(text, 'body') } : { encoding: 'json', values: parseJson(text) };
 }
 
+/**
+ * Why a callback cannot come by `method`, or undefined when it can. The receiver and the routes that
+ * answer before it both ask here, so one list of methods and one wording hold for every webhook.
+ */
+export function methodProblem(method: string): string | undefined {
+  if (CALLBACK_METHODS.includes(method)) return undefined;
+  return `method ${describeValue(method)} is not accepted; callbacks come as ${CALLBACK_METHODS.join(' or ')}`;
+}
+
+/** Why a body of `size` bytes (received, or only declared by Content-Length) is too large, or undefined. */
+export function bodySizeProblem(size: number, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): string | undefined {
+  return size > maxBodyBytes ? `the body is ${size} bytes; at most ${maxBodyBytes} are accepted` : undefined;
+}
+
 /** Checks what a reader can check before reading the body too; call it with the Content-Length alone. */
-export function checkBodySize(request: Pick<CallbackRequest, 'headers'> & { rawBody?: Buffer }, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): void {
+function checkBodySize(request: Pick<CallbackRequest, 'headers'> & { rawBody?: Buffer }, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): void {
   const declared = Number(headerOf(request.headers, 'content-length'));
-  const size = Math.max(Number.isFinite(declared) ? declared : 0, request.rawBody?.length ?? 0);
-  if (size > maxBodyBytes) throw new CallbackParseError(413, `the body is ${size} bytes; at most ${maxBodyBytes} are accepted`);
+  const problem = bodySizeProblem(Math.max(Number.isFinite(declared) ? declared : 0, request.rawBody?.length ?? 0), maxBodyBytes);
+  if (problem !== undefined) throw new CallbackParseError(413, problem);
 }
 
 /** Reads a callback's parameters and how they were carried; throws CallbackParseError. */
 export function parseCallback(request: CallbackRequest, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): ParsedCallback {
-  if (!CALLBACK_METHODS.includes(request.method)) {
-    throw new CallbackParseError(405, `method ${describeValue(request.method)} is not accepted; callbacks come as ${CALLBACK_METHODS.join(' or ')}`);
-  }
+  const wrongMethod = methodProblem(request.method);
+  if (wrongMethod !== undefined) throw new CallbackParseError(405, wrongMethod);
   checkBodySize(request, maxBodyBytes);
   const { encoding, values } = request.method === 'GET' ? { encoding: 'query' as const, values: parseUrlEncoded(queryOf(request.url), 'query string') } : bodyValues(request);
   // fromEntries, not assignment: a parameter named __proto__ stays a parameter.

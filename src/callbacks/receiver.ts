@@ -23,17 +23,43 @@ export interface ReceiverOptions extends PublicUrlOptions {
   idempotency?: IdempotencyCache;
 }
 
-export interface ReceiverResult {
-  status: 200 | 400 | 403 | 405 | 413 | 415;
-  event?: CommandEvent;
-  /** A retry of a callback already answered: the caller emits nothing. */
-  duplicate?: boolean;
-  /** false only for KORE callbacks accepted without a webhook secret. */
-  verified?: boolean;
-  reason?: string;
-  /** Set on a 403 the sender can do something about. */
-  refusal?: RefusalKind;
-}
+/** Why a request was refused, as an HTTP status: the receiver's verdict (415 included, see `receive`). */
+export type RefusalStatus = 400 | 403 | 405 | 413 | 415;
+
+/**
+ * What became of one request, for every webhook of the package (command-in and the account's status
+ * route): accepted (emit it), a duplicate (answer 2xx, emit nothing), or refused (answer `status`).
+ * Every variant names every field, so a caller may read `event` or `reason` without narrowing first.
+ */
+export type ReceiverResult =
+  | {
+      outcome: 'accepted';
+      status: 200;
+      event: CommandEvent;
+      duplicate: false;
+      /** false only for KORE callbacks accepted without a webhook secret. */
+      verified: boolean;
+      reason?: undefined;
+      answer?: undefined;
+      refusal?: undefined;
+    }
+  /** A callback already accepted (a retry, or the same event again): answered 2xx so the provider stops, and emitted nothing. */
+  | { outcome: 'duplicate'; status: 200; event: CommandEvent; duplicate: true; verified: boolean; reason?: undefined; answer?: undefined; refusal?: undefined }
+  | {
+      outcome: 'refused';
+      status: RefusalStatus;
+      /** The whole reason, for the node's log. */
+      reason: string;
+      /** What the sender is told. */
+      answer: string;
+      /** Set on a 403 the sender can do something about. */
+      refusal?: RefusalKind;
+      event?: undefined;
+      duplicate?: undefined;
+      verified?: undefined;
+    };
+
+export type AcceptedCallback = Extract<ReceiverResult, { outcome: 'accepted' }>;
 
 /** 403s with advice of their own. `unsigned-get`: a GET to a KORE account with a webhook secret, which cannot be verified. */
 export type RefusalKind = 'unsigned-get';
@@ -43,6 +69,18 @@ export type RefusalKind = 'unsigned-get';
  * would let whoever saw it send any event to the same path.
  */
 export const KORE_GET_REASON = 'KORE does not sign GET callbacks, so this one cannot be verified: set the callback method to POST';
+
+/**
+ * A forger learns nothing from why a signature failed (which URL was tried, which secret is missing);
+ * the node's warning tells the owner.
+ */
+export const FORBIDDEN_ANSWER = 'Forbidden: the request is not signed as the account’s provider signs callbacks';
+
+function refused(status: RefusalStatus, reason: string, refusal?: RefusalKind): ReceiverResult {
+  // The provider's own configuration is at fault, not a forger's guess: the sender may know what to change.
+  if (refusal !== undefined) return { outcome: 'refused', status, reason, answer: `Forbidden: ${reason}`, refusal };
+  return { outcome: 'refused', status, reason, answer: status === 403 ? FORBIDDEN_ANSWER : reason };
+}
 
 const IDEMPOTENCY_HEADERS = { kore: KORE_IDEMPOTENCY_HEADER, twilio: TWILIO_IDEMPOTENCY_HEADER } as const;
 
@@ -75,29 +113,29 @@ export class CallbackReceiver {
     try {
       return this.#handle(request);
     } catch (error) {
-      if (error instanceof CallbackParseError) return { status: error.status, reason: error.message };
+      if (error instanceof CallbackParseError) return refused(error.status, error.message);
       // Only a bug gets here; whatever it is, the request is not accepted.
-      return { status: 400, reason: 'the request could not be read as a callback' };
+      return refused(400, 'the request could not be read as a callback');
     }
   }
 
   #handle(request: CallbackRequest): ReceiverResult {
     const { provider, authToken } = this.#options;
     if (provider === 'twilio' && (authToken === undefined || authToken === '')) {
-      return { status: 403, reason: 'the account has no Auth Token, so no Twilio callback can be verified; set it in the account node' };
+      return refused(403, 'the account has no Auth Token, so no Twilio callback can be verified; set it in the account node');
     }
-    if (provider === 'kore' && this.#verifiesKore && request.method === 'GET') return { status: 403, reason: KORE_GET_REASON, refusal: 'unsigned-get' };
+    if (provider === 'kore' && this.#verifiesKore && request.method === 'GET') return refused(403, KORE_GET_REASON, 'unsigned-get');
     const parsed = parseCallback(request, this.maxBodyBytes);
     // Before the idempotency check: a forged request must not make the real one look like a duplicate.
     const verification = this.#verify(request, parsed);
-    if (!verification.ok) return { status: 403, reason: verification.reason };
+    if (!verification.ok) return refused(403, verification.reason);
     const token = headerOf(request.headers, IDEMPOTENCY_HEADERS[provider]) || null;
     const event = toCommandEvent(parsed.params, token);
     // Both are recorded whatever the other says, so that either alone recognises the next repeat.
     const tokenSeen = token !== null && this.#idempotency.seenBefore(token);
     const eventSeen = this.#idempotency.eventSeenBefore(event);
-    const duplicate = tokenSeen || eventSeen;
-    return { status: 200, event, duplicate, verified: verification.verified };
+    if (tokenSeen || eventSeen) return { outcome: 'duplicate', status: 200, event, duplicate: true, verified: verification.verified };
+    return { outcome: 'accepted', status: 200, event, duplicate: false, verified: verification.verified };
   }
 
   get #verifiesKore(): boolean {
@@ -110,4 +148,14 @@ export class CallbackReceiver {
     const publicUrl = publicUrlOf(request, this.#options);
     return provider === 'twilio' ? verifyTwilio(request, parsed, authToken as string, publicUrl) : verifyKore(request, webhookSecret as string, publicUrl);
   }
+}
+
+/**
+ * The one receive path of every webhook: the receiver's verdict as senders are answered. A POST that is
+ * neither a form nor JSON (415 to the receiver) is answered 400, like any other body that is no
+ * callback, so senders meet only 2xx, 400, 403, 405 and 413.
+ */
+export function receive(receiver: CallbackReceiver, request: CallbackRequest): ReceiverResult {
+  const result = receiver.handle(request);
+  return result.status === 415 ? { ...result, status: 400 } : result;
 }

@@ -1,6 +1,5 @@
 export * from './path';
 export * from './message';
-export * from './receive';
 export * from './refusals';
 export * from './shelf';
 export * from './fleet';

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/api';
 import type { Fleet, UpdateFleetParams } from '../../src/api';
-import { CallbackReceiver, KORE_IDEMPOTENCY_HEADER, TWILIO_SIGNATURE_HEADER, toCommandEvent, twilioSignature } from '../../src/callbacks';
+import { CallbackReceiver, FORBIDDEN_ANSWER, KORE_IDEMPOTENCY_HEADER, TWILIO_SIGNATURE_HEADER, receive, toCommandEvent, twilioSignature } from '../../src/callbacks';
 import type { CallbackRequest } from '../../src/callbacks';
 import {
-  FORBIDDEN_ANSWER,
   FleetSetupError,
   IdempotencyShelf,
   RefusalLog,
@@ -13,7 +12,6 @@ import {
   pointFleet,
   readFleetQuery,
   readFleetUpdate,
-  receive,
   showFleet,
   webhookPathProblem,
   webhookPublicUrl,
