@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
-import { Account, tuningOf } from '../src/account/account';
-import type { AccountCredentials, AccountSettings } from '../src/account/account';
-import { planConnectionTest, testConnection } from '../src/account/connection-test';
-import type { DeployedNode } from '../src/account/connection-test';
+import { Account, planConnectionTest, testConnection, tuningOf } from '../src/account';
+import { DEFAULT_URLS } from '../src/api';
+import type { AccountCredentials, AccountSettings, DeployedNode } from '../src/account';
 import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 
@@ -49,6 +48,10 @@ export default function register(RED: NodeAPI): void {
       accountSid: { type: 'text' },
       authToken: { type: 'password' },
       webhookSecret: { type: 'password' },
+    },
+    // The editor shows what a blank URL field means; it reads the client's own defaults, not a copy.
+    settings: {
+      supersimAccountProviderUrls: { value: DEFAULT_URLS, exportable: true },
     },
   });
 

@@ -1,5 +1,5 @@
-import { buildIpCommandRequest, withTrackingCallback } from '../src/sending/requests';
-import type { IpCommandSettings } from '../src/sending/requests';
+import { buildIpCommandRequest, withTrackingCallback } from '../src/sending';
+import type { IpCommandSettings } from '../src/sending';
 import { setUpSendNode } from './lib/send-node';
 import type { SendNodeConfig } from './lib/send-node';
 import type { Node, NodeAPI } from './lib/red';

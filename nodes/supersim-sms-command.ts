@@ -1,5 +1,5 @@
-import { buildSmsCommandRequest, withTrackingCallback } from '../src/sending/requests';
-import type { SmsCommandSettings } from '../src/sending/requests';
+import { buildSmsCommandRequest, withTrackingCallback } from '../src/sending';
+import type { SmsCommandSettings } from '../src/sending';
 import { setUpSendNode } from './lib/send-node';
 import type { SendNodeConfig } from './lib/send-node';
 import type { Node, NodeAPI } from './lib/red';

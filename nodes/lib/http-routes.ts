@@ -5,7 +5,7 @@ import { CALLBACK_METHODS, bodySizeProblem, methodProblem } from '../../src/call
 import type { AcceptedCallback, CallbackRequest, ReceiverResult, RefusalKind, RefusalStatus } from '../../src/callbacks';
 import { RefusalLog } from '../../src/receiving';
 import type { RefusalReport } from '../../src/receiving';
-import { MAX_URL_CHARS, collapseRuns, trimTrailing } from '../../src/shared/text';
+import { MAX_URL_CHARS, collapseRuns, trimTrailing } from '../../src/shared';
 import type { NodeAPI } from './red';
 
 export interface RouteOptions {

@@ -2,7 +2,7 @@ import { ClientConfigError, SuperSimClient } from '../api';
 import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
 import { CallbackReceiver, receive } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
-import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared/text';
+import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared';
 import { CallbackHub } from '../tracking';
 
 export interface AccountSettings {

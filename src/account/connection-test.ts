@@ -1,6 +1,6 @@
 import { ApiError, SuperSimClient } from '../api';
 import type { Provider, SuperSimClientOptions } from '../api';
-import { MAX_URL_CHARS, trimTrailing } from '../shared/text';
+import { MAX_URL_CHARS, trimTrailing } from '../shared';
 import { clientOptionsOf } from './account';
 import type { AccountCredentials, AccountSettings } from './account';
 

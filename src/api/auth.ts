@@ -37,9 +37,8 @@ export interface TokenCacheOptions {
   /** Refresh this long before the token expires, so no request goes out with a token about to lapse. */
   refreshMarginMs: number;
   now?: () => number;
-  /** Told of every token obtained and dropped, so errors can be scrubbed of it. */
+  /** Told of every token obtained, so errors can be scrubbed of it (old ones too: an error may still quote one). */
   onToken?: (token: string) => void;
-  onTokenDropped?: (token: string) => void;
 }
 
 /**
@@ -51,7 +50,6 @@ export class TokenCache implements Authenticator {
   readonly #options: TokenCacheOptions;
   readonly #now: () => number;
   #header: string | undefined;
-  #token: string | undefined;
   #refreshAt = 0;
   #pending: Promise<string> | undefined;
   #fetches = 0;
@@ -85,9 +83,7 @@ export class TokenCache implements Authenticator {
   }
 
   #drop(): void {
-    if (this.#token !== undefined) this.#options.onTokenDropped?.(this.#token);
     this.#header = undefined;
-    this.#token = undefined;
     this.#refreshAt = 0;
   }
 
@@ -100,7 +96,6 @@ export class TokenCache implements Authenticator {
       // Short-lived tokens get a proportionate margin, so a 60 s token is not refreshed on every call.
       const margin = Math.min(this.#options.refreshMarginMs, lifetimeMs / 10);
       this.#drop();
-      this.#token = answer.access_token;
       this.#options.onToken?.(answer.access_token);
       this.#header = `Bearer ${answer.access_token}`;
       this.#refreshAt = startedAt + lifetimeMs - margin;

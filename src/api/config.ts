@@ -9,7 +9,7 @@ import type { Authenticator } from './auth';
 import type { RetryOptions } from './retry';
 import type { ClientTimeouts } from './transport';
 import type { Provider, TokenResponse } from './types';
-import { MAX_URL_CHARS, trimTrailing } from '../shared/text';
+import { MAX_URL_CHARS, trimTrailing } from '../shared';
 
 export const DEFAULT_URLS: Readonly<Record<Provider, { supersimUrl: string; wirelessUrl: string; tokenUrl?: string }>> = {
   kore: {
@@ -157,10 +157,6 @@ export class SecretRedactor {
     this.add(secret);
     this.add(encodeURIComponent(secret));
     this.add(new URLSearchParams({ s: secret }).toString().slice(2));
-  }
-
-  remove(secret: string | undefined): void {
-    if (secret) this.#secrets.delete(secret);
   }
 
   redact(text: string): string {

@@ -5,7 +5,7 @@ import type { NetworkFailure } from './network';
 import { parseRetryAfter } from './retry';
 import { capitalised, credentialFields, wordsFor } from './words';
 import type { ApiErrorBody, Provider } from './types';
-import { trimTrailing } from '../shared/text';
+import { trimTrailing } from '../shared';
 
 /**
  * What went wrong, in the terms a flow needs to decide what to do next:

@@ -3,9 +3,9 @@
  * and the parameters of the operations in the client's own camelCase.
  */
 
-import type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary';
+import type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared';
 
-export type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary';
+export type { CommandDirection, CommandStatus, HttpMethod, IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared';
 
 export type Provider = 'kore' | 'twilio';
 

@@ -1,10 +1,10 @@
-import type { CommandDirection, CommandKind, CommandStatus } from '../shared/vocabulary.js';
-import { decodeBase64 } from '../commands/encoding.js';
-import { describeValue } from '../commands/errors.js';
-import { isCommandStatus } from '../commands/lifecycle.js';
-import { CallbackParseError } from './params.js';
+import type { CommandDirection, CommandKind, CommandStatus } from '../shared';
+import { decodeBase64 } from '../commands';
+import { describeValue } from '../commands';
+import { isCommandStatus } from '../commands';
+import { CallbackParseError } from './params';
 
-export type { CommandKind } from '../shared/vocabulary.js';
+export type { CommandKind } from '../shared';
 
 export interface CommandEvent {
   sid: string;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CommandEvent } from './event.js';
+import type { CommandEvent } from './event';
 
 export interface IdempotencyCacheOptions {
   /** Default 10 000; past this the oldest token (and, separately, the oldest event) is forgotten. */

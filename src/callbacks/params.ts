@@ -1,7 +1,7 @@
 import { TextDecoder } from 'node:util';
-import { describeValue } from '../commands/errors.js';
-import { headerOf, queryOf } from './request.js';
-import type { CallbackRequest } from './request.js';
+import { describeValue } from '../commands';
+import { headerOf, queryOf } from './request';
+import type { CallbackRequest } from './request';
 
 /**
  * Every webhook's body limit (command-in and the account's status route): large enough for any callback

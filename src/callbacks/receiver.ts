@@ -1,15 +1,15 @@
-import type { CommandEvent } from './event.js';
-import { toCommandEvent } from './event.js';
-import { IdempotencyCache } from './idempotency.js';
-import { CallbackParseError, DEFAULT_MAX_BODY_BYTES, parseCallback } from './params.js';
-import type { ParsedCallback } from './params.js';
-import { headerOf } from './request.js';
-import type { CallbackRequest } from './request.js';
-import { KORE_IDEMPOTENCY_HEADER, TWILIO_IDEMPOTENCY_HEADER } from './signatures.js';
-import { publicUrlOf } from './url.js';
-import type { PublicUrlOptions } from './url.js';
-import { verifyKore, verifyTwilio } from './verify.js';
-import type { Verification } from './verify.js';
+import type { CommandEvent } from './event';
+import { toCommandEvent } from './event';
+import { IdempotencyCache } from './idempotency';
+import { CallbackParseError, DEFAULT_MAX_BODY_BYTES, parseCallback } from './params';
+import type { ParsedCallback } from './params';
+import { headerOf } from './request';
+import type { CallbackRequest } from './request';
+import { KORE_IDEMPOTENCY_HEADER, TWILIO_IDEMPOTENCY_HEADER } from './signatures';
+import { publicUrlOf } from './url';
+import type { PublicUrlOptions } from './url';
+import { verifyKore, verifyTwilio } from './verify';
+import type { Verification } from './verify';
 
 export interface ReceiverOptions extends PublicUrlOptions {
   provider: 'kore' | 'twilio';

@@ -1,7 +1,7 @@
-import { MAX_URL_CHARS, trimTrailing } from '../shared/text.js';
-import { CallbackParseError } from './params.js';
-import { headerOf } from './request.js';
-import type { CallbackRequest } from './request.js';
+import { MAX_URL_CHARS, trimTrailing } from '../shared';
+import { CallbackParseError } from './params';
+import { headerOf } from './request';
+import type { CallbackRequest } from './request';
 
 export interface PublicUrlOptions {
   /** The account's callbackBaseUrl, e.g. 'https://nodered.example.com' or with a path prefix. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { ParsedCallback } from './params.js';
-import { headerOf, queryOf } from './request.js';
-import type { CallbackRequest } from './request.js';
-import { KORE_SIGNATURE_HEADER, TWILIO_SIGNATURE_HEADER, koreSignature, signaturesEqual, twilioSignature } from './signatures.js';
-import { signedUrlVariants } from './url.js';
+import type { ParsedCallback } from './params';
+import { headerOf, queryOf } from './request';
+import type { CallbackRequest } from './request';
+import { KORE_SIGNATURE_HEADER, TWILIO_SIGNATURE_HEADER, koreSignature, signaturesEqual, twilioSignature } from './signatures';
+import { signedUrlVariants } from './url';
 
 export type Verification = { ok: true; verified: boolean } | { ok: false; reason: string };
 

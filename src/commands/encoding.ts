@@ -1,14 +1,14 @@
 import { TextDecoder } from 'node:util';
-import type { IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared/vocabulary.js';
-import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
+import type { IncludeSid, IpPayloadType, WirelessCommandMode } from '../shared';
+import { CommandValidationError, describeValue, fieldLabel } from './errors';
 import {
   IP_PAYLOAD_MAX_BYTES,
   SUPERSIM_SMS_MAX_CHARS,
   WIRELESS_BINARY_MAX_BYTES,
   WIRELESS_TEXT_MAX_CHARS,
   WIRELESS_TEXT_WITH_SID_MAX_CHARS,
-} from './limits.js';
-import { validateCommandMode, validateIncludeSid, validateIpPayloadType } from './validate.js';
+} from './limits';
+import { validateCommandMode, validateIncludeSid, validateIpPayloadType } from './validate';
 
 const FIELD = 'payload';
 

@@ -1,4 +1,4 @@
-import type { CommandKind, CommandStatus } from '../shared/vocabulary.js';
+import type { CommandKind, CommandStatus } from '../shared';
 
 export const FINAL_STATUSES: ReadonlySet<CommandStatus> = new Set<CommandStatus>(['failed', 'delivered', 'received']);
 

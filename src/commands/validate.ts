@@ -1,7 +1,7 @@
-import { isBlank } from '../shared/text.js';
-import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared/vocabulary.js';
-import { CommandValidationError, describeValue, fieldLabel } from './errors.js';
-import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from './limits.js';
+import { isBlank } from '../shared';
+import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared';
+import { CommandValidationError, describeValue, fieldLabel } from './errors';
+import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from './limits';
 
 export const SIM_SID_PATTERN = /^(HS|DE)[0-9a-fA-F]{32}$/;
 

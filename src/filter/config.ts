@@ -1,6 +1,6 @@
-import { isCommandStatus } from '../commands/lifecycle.js';
-import type { CommandStatus } from '../shared/vocabulary.js';
-import { DEFAULT_MAX_COMMANDS } from './state.js';
+import { isCommandStatus } from '../commands';
+import type { CommandStatus } from '../shared';
+import { DEFAULT_MAX_COMMANDS } from './state';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;

@@ -1,4 +1,4 @@
-import type { FilterDecision, StatusFilterState } from './state.js';
+import type { FilterDecision, StatusFilterState } from './state';
 
 /** The message properties the status filter reads; anything else on the message is left alone. */
 export interface FilterMessage {

@@ -1,4 +1,4 @@
-import type { StatusFilterSnapshot } from './state.js';
+import type { StatusFilterSnapshot } from './state';
 
 /** Node context is per node, so one fixed key is enough. */
 export const STATE_KEY = 'statusFilter';

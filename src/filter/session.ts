@@ -1,9 +1,9 @@
-import { applyMessage } from './message.js';
-import type { FilterMessage, MessageOutcome } from './message.js';
-import { SaveScheduler } from './persistence.js';
-import type { Store } from './persistence.js';
-import { StatusFilterState } from './state.js';
-import type { StatusFilterOptions } from './state.js';
+import { applyMessage } from './message';
+import type { FilterMessage, MessageOutcome } from './message';
+import { SaveScheduler } from './persistence';
+import type { Store } from './persistence';
+import { StatusFilterState } from './state';
+import type { StatusFilterOptions } from './state';
 
 /** Messages held while the state loads from its store; a store that never answers must not hold them all. */
 export const MAX_WAITING = 1000;

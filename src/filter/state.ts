@@ -1,6 +1,6 @@
-import type { CommandStatus } from '../shared/vocabulary.js';
-import { classifyTransition, isCommandStatus } from '../commands/lifecycle.js';
-import { OldestFirstMap } from '../shared/oldest-first.js';
+import type { CommandStatus } from '../shared';
+import { classifyTransition, isCommandStatus } from '../commands';
+import { OldestFirstMap } from '../shared';
 
 export type FilterDecision = 'pass' | 'duplicate' | 'regression' | 'after-final' | 'not-selected' | 'invalid';
 

@@ -5,7 +5,7 @@
  * would recover. The check reads the admin app's router, the way Express matches a request, where
  * Express lets it; see EDITOR_PATHS for where it does not.
  */
-import { collapseRuns, trimTrailing } from '../shared/text';
+import { collapseRuns, trimTrailing } from '../shared';
 
 /** The parts of an Express 4 router layer the check reads (Node-RED 4 and 5 both ship Express 4). */
 interface LayerLike {

@@ -1,4 +1,4 @@
-import { joinPath, trimTrailing } from '../shared/text';
+import { joinPath, trimTrailing } from '../shared';
 
 /** Longer paths are typos or abuse; providers' URL fields are limited too. */
 export const MAX_PATH_CHARS = 200;

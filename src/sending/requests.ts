@@ -1,4 +1,4 @@
-import type { CreateIpCommandParams, CreateSmsCommandParams, CreateWirelessCommandParams } from '../api/types';
+import type { CreateIpCommandParams, CreateSmsCommandParams, CreateWirelessCommandParams } from '../api';
 import {
   CommandValidationError,
   encodeIpPayload,
@@ -12,8 +12,8 @@ import {
   validateIpPayloadType,
   validateSimReference,
 } from '../commands';
-import { isBlank } from '../shared/text';
-import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared/vocabulary';
+import { isBlank } from '../shared';
+import type { HttpMethod, IncludeSid, WirelessCommandMode } from '../shared';
 
 /** The message properties a send node reads; anything else on the message is left alone. */
 export interface SendMessage {

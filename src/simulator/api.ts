@@ -1,5 +1,5 @@
-import type { CommandDirection, CommandStatus, IncludeSid, IpCommand, SmsCommand, WirelessCommand } from '../api/types';
-import type { ListMeta } from '../api/types';
+import type { CommandDirection, CommandStatus, IncludeSid, IpCommand, SmsCommand, WirelessCommand } from '../api';
+import type { ListMeta } from '../api';
 import {
   DEVICE_PORT_MAX,
   DEVICE_PORT_MIN,
@@ -8,13 +8,13 @@ import {
   WIRELESS_BINARY_MAX_BYTES,
   WIRELESS_TEXT_MAX_CHARS,
   WIRELESS_TEXT_WITH_SID_MAX_CHARS,
-} from '../commands/limits';
+} from '../commands';
 import type { AuthGate } from './auth';
 import type { SimulatedDevice } from './device';
 import type { Engine } from './engine';
 import { TOKEN_PATH } from './faults';
 import { boolean, callbackTarget, decodeBase64, filterOf, httpMethod, integer, oneOf, required } from './params';
-import { characterCount } from '../commands/encoding';
+import { characterCount } from '../commands';
 import type { Params } from './params';
 import { ApiError, NO_CONTENT, badRequest, jsonReply, notFound } from './reply';
 import type { Reply } from './reply';

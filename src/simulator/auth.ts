@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { TokenResponse } from '../api/types';
+import type { TokenResponse } from '../api';
 import { ApiError, ErrorCode, badRequest, jsonReply } from './reply';
 import type { Reply } from './reply';
 import type { SimulatorCredentials, SimulatorMode } from './types';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import type { HttpMethod } from '../api/types';
+import type { HttpMethod } from '../api';
 import {
   KORE_IDEMPOTENCY_HEADER,
   KORE_SIGNATURE_HEADER,
@@ -8,7 +8,7 @@ import {
   TWILIO_SIGNATURE_HEADER,
   koreSignature,
   twilioSignature,
-} from '../callbacks/signatures';
+} from '../callbacks';
 import type { Stats } from './stats';
 import type { Timers } from './timers';
 import type { SimulatorCredentials, SimulatorMode } from './types';

@@ -1,8 +1,8 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import type { HttpMethod, IpCommand, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api/types';
-import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from '../commands/limits';
+import type { HttpMethod, IpCommand, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api';
+import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from '../commands';
 import type { IpReceiveInfo, ReceivedItem } from './types';
 
 const LOOPBACK = '127.0.0.1';

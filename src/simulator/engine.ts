@@ -1,5 +1,5 @@
-import type { Fleet, HttpMethod, IpCommand, IpPayloadType, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api/types';
-import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../commands/limits';
+import type { Fleet, HttpMethod, IpCommand, IpPayloadType, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api';
+import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../commands';
 import { CallbackSender } from './callbacks';
 import type { CallbackTarget } from './callbacks';
 import { Carrier } from './carrier';
@@ -7,7 +7,7 @@ import { SimulatedDevice, deliverSms, deliverWireless, deviceState, disposeDevic
 import type { DeviceHost } from './device';
 import { newIccid, newSid } from './ids';
 import { absoluteUrl } from './params';
-import { characterCount } from '../commands/encoding';
+import { characterCount } from '../commands';
 import { badRequest } from './reply';
 import { DETACHED_ERROR, ResourceFactory } from './resources';
 import type { AnyCommand, CommandError, CommandKind, FleetInit } from './resources';

@@ -1,5 +1,5 @@
-import type { HttpMethod } from '../api/types';
-import { isValidBase64 } from '../commands/encoding';
+import type { HttpMethod } from '../api';
+import { isValidBase64 } from '../commands';
 import { badRequest } from './reply';
 import type { CallbackTarget } from './callbacks';
 

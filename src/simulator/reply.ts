@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { ApiErrorBody } from '../api/types';
+import type { ApiErrorBody } from '../api';
 import type { SimulatorMode } from './types';
 
 export const ErrorCode = {

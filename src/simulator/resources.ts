@@ -1,8 +1,8 @@
-import type { CommandDirection, Fleet, HttpMethod, IpCommand, IpPayloadType, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api/types';
-import type { CommandKind } from '../shared/vocabulary';
+import type { CommandDirection, Fleet, HttpMethod, IpCommand, IpPayloadType, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api';
+import type { CommandKind } from '../shared';
 import { newSid } from './ids';
 
-export type { CommandKind } from '../shared/vocabulary';
+export type { CommandKind } from '../shared';
 export type AnyCommand = IpCommand | SmsCommand | WirelessCommand;
 
 /** What a command resource says about its SIM. */

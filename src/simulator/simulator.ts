@@ -1,4 +1,4 @@
-import type { Fleet, IpCommand, SmsCommand, WirelessCommand } from '../api/types';
+import type { Fleet, IpCommand, SmsCommand, WirelessCommand } from '../api';
 import { createApi } from './api';
 import { AuthGate } from './auth';
 import type { SimulatedDevice } from './device';

@@ -1,5 +1,5 @@
-import type { HttpMethod } from '../api/types';
-import type { CommandKind } from '../shared/vocabulary';
+import type { HttpMethod } from '../api';
+import type { CommandKind } from '../shared';
 
 export type SimulatorMode = 'kore' | 'twilio';
 

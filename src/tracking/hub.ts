@@ -1,5 +1,5 @@
-import type { CommandStatus } from '../shared/vocabulary.js';
-import { OldestFirstMap } from '../shared/oldest-first.js';
+import type { CommandStatus } from '../shared';
+import { OldestFirstMap } from '../shared';
 
 /** What the hub needs of a status callback; the callback receiver's richer event fits it. */
 export interface StatusEventLike {

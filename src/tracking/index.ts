@@ -1,8 +1,8 @@
-export { isTrackingDone } from '../commands/lifecycle.js';
-export type { CommandKind as TrackedKind } from '../shared/vocabulary.js';
-export { CallbackHub } from './hub.js';
-export type { CallbackHubOptions, StatusEventLike } from './hub.js';
-export { DeliveryTracker, clientFetcher } from './tracker.js';
+export { isTrackingDone } from '../commands';
+export type { CommandKind as TrackedKind } from '../shared';
+export { CallbackHub } from './hub';
+export type { CallbackHubOptions, StatusEventLike } from './hub';
+export { DeliveryTracker, clientFetcher } from './tracker';
 export type {
   DeliveryTrackerOptions,
   FetchCommand,
@@ -12,4 +12,4 @@ export type {
   TrackedResource,
   TrackingEnd,
   TrackOptions,
-} from './tracker.js';
+} from './tracker';

@@ -1,8 +1,8 @@
-import { ApiError } from '../api/errors.js';
-import type { SuperSimClient } from '../api/client.js';
-import type { CommandKind as TrackedKind, CommandStatus } from '../shared/vocabulary.js';
-import { classifyTransition, isCommandStatus, isTrackingDone } from '../commands/lifecycle.js';
-import type { CallbackHub, StatusEventLike } from './hub.js';
+import { ApiError } from '../api';
+import type { SuperSimClient } from '../api';
+import type { CommandKind as TrackedKind, CommandStatus } from '../shared';
+import { classifyTransition, isCommandStatus, isTrackingDone } from '../commands';
+import type { CallbackHub, StatusEventLike } from './hub';
 
 /**
  * A command resource as the API returns it. Typed by the two fields tracking reads rather than as

@@ -1,0 +1,3 @@
+export * from './text';
+export * from './vocabulary';
+export { OldestFirstMap } from './oldest-first';
