@@ -238,7 +238,8 @@ export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<Nod
       cold: { messages: cold.n, tokenRequests: tokensAfter - tokensBefore, seconds: cold.seconds, errors: cold.errors, firstError: cold.firstError },
     };
   } catch (err) {
-    if (nodeRed && err instanceof Error) err.message += `\nNode-RED output:\n${nodeRed.logs().slice(-4000)}`;
+    // Some errors (undici's among them) have a read-only message: wrap rather than append.
+    if (nodeRed && err instanceof Error) throw new Error(`${err.message}\nNode-RED output:\n${nodeRed.logs().slice(-4000)}`, { cause: err });
     throw err;
   } finally {
     await nodeRed?.stop();

@@ -30,8 +30,8 @@ export const B2_ACCOUNT_SID = `AC${randomBytes(16).toString('hex')}`;
 export const B2_AUTH_TOKEN = randomBytes(16).toString('hex');
 export const B2_PATHS = { node: '/bench/in', core: '/bench/core' } as const;
 
-/** Where the package is found by a function node's `libs` (its own folder in the userDir's node_modules). */
-const CLIENT_MODULE = 'node-red-contrib-supersim/dist/src/api/index.js';
+/** The package's main entry, which is the client alone; deep paths are closed by package.json `exports`. */
+const CLIENT_MODULE = 'node-red-contrib-supersim';
 const PERF = { var: 'perf_hooks', module: 'perf_hooks' };
 
 /** The closed-loop driver: the same code for every sender, so they are measured alike. */
