@@ -5,7 +5,7 @@ import sinon from 'sinon';
 import request from 'supertest';
 import { Simulator } from '../../src/simulator';
 import type { SimulatorMode } from '../../src/simulator';
-import { accountFor, currentHttpNode, helper, sendNodeModules } from '../support/flows';
+import { accountFor, currentHttpNode, helper, logLines, sendNodeModules } from '../support/flows';
 import { freePort } from '../support/net';
 import type { NodeAPI } from '../../nodes/lib/red';
 
@@ -19,15 +19,6 @@ function withMessages(RED: NodeAPI): void {
   };
 }
 const MODULES = [withMessages, ...sendNodeModules];
-
-/** Log lines of one node at a level (Node-RED: 20 error, 30 warn). */
-function logLines(id: string, level: number): string[] {
-  return helper
-    .log()
-    .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
-    .filter((entry) => entry.id === id && entry.level === level)
-    .map((entry) => String(entry.msg));
-}
 
 interface TestAnswer {
   result: string;

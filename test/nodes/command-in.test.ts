@@ -15,7 +15,7 @@ import { Simulator } from '../../src/simulator';
 import type { SimulatorMode } from '../../src/simulator';
 import type { Node, NodeAPI, NodeDefinition, NodeMessage } from '../../nodes/lib/red';
 import type { AccountNode } from '../../nodes/supersim-account';
-import { accountFor, collectMessages, commandInModules, helper, nextMessage, serveHttpNode, waitFor } from '../support/flows';
+import { accountFor, collectMessages, commandInModules, helper, logLines, nextMessage, serveHttpNode, waitFor } from '../support/flows';
 
 const HOOK = '/hooks/in';
 const FAST = { ipSentMs: 10, smsSentMs: 10, smsDeliveredMs: 20, callbackRetryMs: 20 };
@@ -148,15 +148,6 @@ function statusCalls(id: string): { fill?: string; shape?: string; text?: string
     .getCalls()
     .filter((c) => c.thisValue === node)
     .map((c) => c.args[0] as { fill?: string; shape?: string; text?: string });
-}
-
-/** Log lines of one node at a level (Node-RED: 20 error, 30 warn). */
-function logLines(id: string, level: number): string[] {
-  return helper
-    .log()
-    .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
-    .filter((entry) => entry.id === id && entry.level === level)
-    .map((entry) => String(entry.msg));
 }
 
 const quietly = (ms = 100) => new Promise((resolve) => setTimeout(resolve, ms));

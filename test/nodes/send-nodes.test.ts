@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SinonSpy } from 'sinon';
 import { Simulator } from '../../src/simulator';
 import type { SimulatorMode } from '../../src/simulator';
-import { accountFor, collectMessages, helper, nextMessage, sendNodeModules as untranslatedModules, serveHttpNode, waitFor } from '../support/flows';
+import { accountFor, collectMessages, helper, logLines, nextMessage, sendNodeModules as untranslatedModules, serveHttpNode, waitFor } from '../support/flows';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { sendJson, startTestServer } from '../support/net';
 import type { TestServer } from '../support/net';
@@ -72,15 +72,6 @@ function statusCalls(id: string): ShownStatus[] {
 
 function lastStatus(id: string): ShownStatus | undefined {
   return statusCalls(id).at(-1);
-}
-
-/** Log lines of one node at a level (Node-RED: 20 error, 30 warn). */
-function logLines(id: string, level: number): string[] {
-  return helper
-    .log()
-    .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
-    .filter((entry) => entry.id === id && entry.level === level)
-    .map((entry) => String(entry.msg));
 }
 
 const TIME = '\\d\\d:\\d\\d:\\d\\d';

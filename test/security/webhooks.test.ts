@@ -88,6 +88,23 @@ const HOSTILE_ANSWERS = {
   'signed, a CommandSid that is no SID': 400,
 };
 
+/** A tracked IP Command on an account whose status callbacks come to `base`: its updates and its SID. */
+async function sendTracked(sim: Simulator, base: string): Promise<{ updates: Record<string, unknown>[]; sid: string }> {
+  const account = accountFor(sim, { callbackBaseUrl: base });
+  const flow = [
+    { id: 'tab', type: 'tab', label: 'webhooks' },
+    account.node,
+    { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '6655', payloadType: 'text', callbackUrl: '', callbackMethod: '', track: true, trackTimeout: 20, wires: [['out'], ['updates']] },
+    { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
+    { z: 'tab', x: 100, y: 100, id: 'updates', type: 'helper' },
+  ];
+  await helper.load(sendNodeModules, flow, { account: account.credentials });
+  const updates = collectMessages('updates');
+  const created = nextMessage('out');
+  helper.getNode('send').receive({ payload: 'reboot' });
+  return { updates, sid: String(((await created).payload as Record<string, unknown>).sid) };
+}
+
 describe('webhooks refuse what the provider did not send, without effect on the flow', function () {
   this.timeout(30_000);
   let sim: Simulator;
@@ -108,19 +125,7 @@ describe('webhooks refuse what the provider did not send, without effect on the 
 
   it('the account’s status callback route', async function () {
     const base = (served as Served).url;
-    const account = accountFor(sim, { callbackBaseUrl: base });
-    const flow = [
-      { id: 'tab', type: 'tab', label: 'webhooks' },
-      account.node,
-      { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '6655', payloadType: 'text', callbackUrl: '', callbackMethod: '', track: true, trackTimeout: 20, wires: [['out'], ['updates']] },
-      { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
-      { z: 'tab', x: 100, y: 100, id: 'updates', type: 'helper' },
-    ];
-    await helper.load(sendNodeModules, flow, { account: account.credentials });
-    const updates = collectMessages('updates');
-    const created = nextMessage('out');
-    helper.getNode('send').receive({ payload: 'reboot' });
-    const sid = String(((await created).payload as Record<string, unknown>).sid);
+    const { updates, sid } = await sendTracked(sim, base);
 
     const url = `${base}/supersim/status/account`;
     const authToken = sim.credentials.authToken;
@@ -144,19 +149,7 @@ describe('webhooks refuse what the provider did not send, without effect on the 
     const kore = await Simulator.start({ mode: 'kore', timing: { ipSentMs: 60_000, smsSentMs: 60_000, smsDeliveredMs: 60_000 }, sims: [{ uniqueName: 'thermostat' }] });
     try {
       const base = (served as Served).url;
-      const account = accountFor(kore, { callbackBaseUrl: base });
-      const flow = [
-        { id: 'tab', type: 'tab', label: 'webhooks' },
-        account.node,
-        { z: 'tab', x: 100, y: 100, id: 'send', type: 'supersim-ip-command', account: 'account', sim: 'thermostat', devicePort: '6655', payloadType: 'text', callbackUrl: '', callbackMethod: '', track: true, trackTimeout: 20, wires: [['out'], ['updates']] },
-        { z: 'tab', x: 100, y: 100, id: 'out', type: 'helper' },
-        { z: 'tab', x: 100, y: 100, id: 'updates', type: 'helper' },
-      ];
-      await helper.load(sendNodeModules, flow, { account: account.credentials });
-      const updates = collectMessages('updates');
-      const created = nextMessage('out');
-      helper.getNode('send').receive({ payload: 'reboot' });
-      const sid = String(((await created).payload as Record<string, unknown>).sid);
+      const { updates, sid } = await sendTracked(kore, base);
 
       const url = `${base}/supersim/status/account`;
       const secret = kore.credentials.webhookSecret;

@@ -99,3 +99,12 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5_000, what 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Log lines of one node at a level (Node-RED: 20 error, 30 warn). */
+export function logLines(id: string, level: number): string[] {
+  return helper
+    .log()
+    .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
+    .filter((entry) => entry.id === id && entry.level === level)
+    .map((entry) => String(entry.msg));
+}
