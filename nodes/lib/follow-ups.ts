@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SuperSimClient } from '../../src/api';
 import type { Account } from '../../src/account';
-import { PendingCommands, PendingStore, findAdoptable, retryDelayMs, MemoryPendingStore } from '../../src/reaching';
+import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RETRY_MAX_MS, findAdoptable, retryDelayMs } from '../../src/reaching';
 import type { CommandResource, ListCommands, PendingAttempt, PendingEvents, PendingStoreLike, ReachErrorCode, ReachRefusalCode } from '../../src/reaching';
 import { summaryOf } from '../../src/receiving';
 import { createCommand } from '../../src/sending';
@@ -29,6 +29,17 @@ export interface FollowUpsOptions {
   changed(): void;
   /** A Catch error or an output's message went out: the node shows it. */
   outcome(kind: 'answered' | 'failed', detail: string): void;
+}
+
+/**
+ * The backoff between attempts: about 30 s doubling to 15 min, unless settings.js says otherwise
+ * (`supersim: { keepTrying: { firstRetryMs, maxRetryMs } }`, for a test rig or a patient operator).
+ */
+export function scaledRetryDelay(failedAttempts: number, settings: unknown): number {
+  const tuning = (settings as { keepTrying?: { firstRetryMs?: unknown; maxRetryMs?: unknown } } | undefined)?.keepTrying;
+  const first = typeof tuning?.firstRetryMs === 'number' && tuning.firstRetryMs > 0 ? tuning.firstRetryMs : RETRY_BASE_MS;
+  const max = typeof tuning?.maxRetryMs === 'number' && tuning.maxRetryMs > 0 ? tuning.maxRetryMs : RETRY_MAX_MS;
+  return Math.min(max, (retryDelayMs(failedAttempts) * first) / RETRY_BASE_MS);
 }
 
 /** Where a node's pending attempts live: one small file per node under Node-RED's user directory. */
@@ -128,7 +139,7 @@ export class FollowUps {
       tracker: this.#tracker,
       answers: account.answers,
       answerSource: () => account.answerSource(),
-      backoffMs: (failed) => retryDelayMs(failed),
+      backoffMs: (failed) => scaledRetryDelay(failed, RED.settings.supersim),
       describe: (code: ReachErrorCode | ReachRefusalCode, values) => RED._(`${type}.errors.${code}`, values),
       events,
       cloneMessage: (msg) => RED.util.cloneMessage(msg),
