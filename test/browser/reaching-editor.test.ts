@@ -37,6 +37,7 @@ interface EditorRED {
   editor: { edit(node: EditorNode): void };
   view: { importNodes(nodes: object[], options: { generateIds: boolean }): void; redraw(full?: boolean): void };
   actions: { invoke(name: string): void };
+  sidebar: { help: { show(type: string): void } };
 }
 declare const RED: EditorRED;
 
@@ -325,6 +326,22 @@ describe('reaching the device in the send nodes\' editor', function () {
       await editNode('importedNoOutputs');
       await closeDialog('#node-dialog-ok');
       assert.equal((await shown('importedNoOutputs')).outputs, 3, 'the dialog makes the ports follow waitAnswer');
+    });
+
+  });
+
+  describe('help and page health', () => {
+    it('explains output 3, waiting for the answer and keeping trying in both nodes\' help', async () => {
+      for (const [type, title] of [['supersim-ip-command', 'IP Command'], ['supersim-sms-command', 'SMS / Wireless Command']]) {
+        await page.evaluate((helpType) => RED.sidebar.help.show(helpType), type);
+        await page.locator('.red-ui-help-title', { hasText: title }).waitFor();
+        const help = page.locator('.red-ui-sidebar-info .red-ui-help').filter({ has: page.locator('.red-ui-help-title', { hasText: title }) }).first();
+        await help.locator('h4', { hasText: 'Keep trying' }).waitFor();
+        const text = ((await help.textContent()) ?? '').replace(/\s+/g, ' ');
+        for (const words of ["Device's answer", 'Waiting for the answer', 'Keep trying', 'attempt', 'request', 'command-in', 'Catch', 'restart of Node-RED', '15 minutes']) {
+          assert.ok(text.includes(words), `${type} help has "${words}"`);
+        }
+      }
     });
 
     it('raised no errors in the page', () => {
