@@ -32,6 +32,50 @@
         }
     }
 
+    // "Reaching the device", the same in both send nodes: the runtime's limit on keeping trying is 7 days.
+    var RETRY_FOR_MAX_SECONDS = 604800;
+    function retryForOk(v) {
+        // A node from before keep trying existed has no retryFor: off, not invalid.
+        return v === undefined || v === null || wholeNumberIn(v, 0, RETRY_FOR_MAX_SECONDS);
+    }
+    function answerTimeoutOk(v) { return wholeNumberIn(v, 1, Infinity); }
+    function outputsFor(waitAnswer) { return waitAnswer ? 3 : 2; }
 
-    window.SupersimEditor = { isBlank: isBlank, simOk: simOk, wholeNumberIn: wholeNumberIn, httpUrlOk: httpUrlOk };
+    /**
+     * Wires the dialog rows of waitAnswer, answerTimeout and retryFor (ids node-input-*, rows
+     * .<type>-answer-row and .<type>-retry-note). The hidden node-input-outputs follows the checkbox, so
+     * a node imported with waitAnswer but without outputs gets its third port at the next Done.
+     */
+    function prepareReaching(type) {
+        var $ = window.jQuery;
+        var waitAnswer = $("#node-input-waitAnswer");
+        var retryFor = $("#node-input-retryFor");
+        // An old node has neither field; the dialog shows the defaults rather than blanks that fail the checks.
+        if (isBlank($("#node-input-answerTimeout").val())) { $("#node-input-answerTimeout").val("60"); }
+        if (isBlank(retryFor.val())) { retryFor.val("0"); }
+        function showAnswerRow() {
+            var waiting = waitAnswer.prop("checked");
+            $("." + type + "-answer-row").toggle(waiting);
+            $("#node-input-outputs").val(String(outputsFor(waiting)));
+            $("#node-input-answerTimeout").trigger("change");
+        }
+        function showRetryNote() {
+            var value = retryFor.val();
+            $("." + type + "-retry-note").toggle(retryForOk(value) && Number(String(value).trim()) > 0);
+        }
+        waitAnswer.on("change", showAnswerRow);
+        retryFor.on("change keyup input", showRetryNote);
+        showAnswerRow();
+        showRetryNote();
+    }
+    /** For oneditsave: the port count follows the checkbox as saved (Node-RED records it for undo). */
+    function saveReaching(node) {
+        node.outputs = outputsFor(window.jQuery("#node-input-waitAnswer").prop("checked"));
+    }
+
+    window.SupersimEditor = {
+        isBlank: isBlank, simOk: simOk, wholeNumberIn: wholeNumberIn, httpUrlOk: httpUrlOk,
+        RETRY_FOR_MAX_SECONDS: RETRY_FOR_MAX_SECONDS, retryForOk: retryForOk, answerTimeoutOk: answerTimeoutOk,
+        outputsFor: outputsFor, prepareReaching: prepareReaching, saveReaching: saveReaching
+    };
 })();

@@ -209,7 +209,7 @@ describe('editor in a real browser', function () {
           };
         }),
       );
-      const send = { name: '', account: 'supersim-account (required)', sim: '', callbackUrl: '', callbackMethod: '', track: false };
+      const send = { name: '', account: 'supersim-account (required)', sim: '', callbackUrl: '', callbackMethod: '', track: false, waitAnswer: false, answerTimeout: 60, retryFor: 0, outputs: 2 };
       assert.deepEqual(definitions, [
         {
           type: 'supersim-account',

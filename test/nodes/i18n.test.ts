@@ -103,6 +103,57 @@ function runtimeKeys(source: string, types: readonly string[]): { keys: string[]
   return { keys, unchecked };
 }
 
+/** The `__name__` placeholders of a message, sorted: what the runtime must pass for it to read right. */
+function placeholders(text: string): string[] {
+  return [...new Set(matches(text, /__([A-Za-z]\w*)__/g))].sort();
+}
+
+/** Every string under `where`, by its dotted key. */
+function strings(where: unknown, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  if (typeof where !== 'object' || where === null) return out;
+  for (const [key, value] of Object.entries(where)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    if (typeof value === 'string') out.set(path, value);
+    else for (const [inner, text] of strings(value, path)) out.set(inner, text);
+  }
+  return out;
+}
+
+const SEND_NODES = ['supersim-ip-command', 'supersim-sms-command'];
+
+/**
+ * What the runtime of "reaching the device" (answers, keep trying) reads from both send nodes'
+ * catalogues, with the placeholders it fills in. It is written beside these catalogues, so a key
+ * missing here would show users the raw key only once that code runs.
+ */
+const REACHING_KEYS: Record<string, string[]> = {
+  'status.waiting': ['count'],
+  'status.retrying': ['count'],
+  'status.answered': ['time'],
+  'errors.no-answer': ['seconds', 'sid', 'sim'],
+  'errors.no-answer-failed': ['code', 'sid', 'sim'],
+  'errors.gave-up': ['attempts', 'code', 'sim', 'time'],
+  'errors.attempt-unknown': ['attempt', 'reason', 'sid', 'sim'],
+  'errors.attempt-not-created': ['attempt', 'message', 'sim'],
+  'errors.too-many-waiting': ['limit'],
+  'errors.too-many-pending': ['limit'],
+  'errors.pending-dropped': ['count'],
+  'errors.pending-resumed': ['count'],
+  'errors.store-failed': ['file', 'message'],
+  'errors.store-unreadable': ['problem'],
+  'errors.answer-poll-failed': ['message', 'sim'],
+  'label.waitAnswer': [],
+  'label.waitAnswerText': [],
+  'label.answerTimeout': [],
+  'label.retryFor': [],
+  'label.retryForHint': [],
+  'label.retryNote': [],
+  'label.answer': [],
+  'validation.answerTimeout': [],
+  'validation.retryFor': [],
+};
+
 describe('i18n of the editor and the runtime', () => {
   const sets = nodeSets();
   const withEditor = sets.filter((set) => existsSync(join(NODES, `${set.name}.html`)));
@@ -185,5 +236,28 @@ describe('i18n of the editor and the runtime', () => {
         assert.deepEqual(problems, []);
       });
     }
+  });
+
+  describe('the two send nodes (one runtime in nodes/lib serves both)', () => {
+    for (const type of SEND_NODES) {
+      it(`${type}.json has the keys of reaching the device, with the placeholders the runtime fills in`, () => {
+        const problems = Object.entries(REACHING_KEYS).flatMap(([key, wanted]) => {
+          const text = lookup(catalogue(type), `${type}.${key}`);
+          if (typeof text !== 'string') return [`${key}: missing`];
+          const found = placeholders(text);
+          return JSON.stringify(found) === JSON.stringify(wanted) ? [] : [`${key}: placeholders ${found.join(', ') || 'none'}, the runtime passes ${wanted.join(', ') || 'none'}`];
+        });
+        assert.deepEqual(problems, []);
+      });
+    }
+
+    it('have the same status and error keys, each with the same placeholders', () => {
+      const shapes = SEND_NODES.map((type) => {
+        const node = catalogue(type)[type] as Record<string, unknown> | undefined;
+        const texts = new Map([...strings(node?.status, 'status'), ...strings(node?.errors, 'errors')]);
+        return Object.fromEntries([...texts].map(([key, text]) => [key, placeholders(text).join(', ')]).sort(([a], [b]) => (a < b ? -1 : 1)));
+      });
+      assert.deepEqual(shapes[1], shapes[0]);
+    });
   });
 });
