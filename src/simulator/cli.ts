@@ -80,7 +80,7 @@ function deviceEntry(entry: string): CliDevice {
   }
   let sleep: CliDevice['sleep'];
   if (sleepy) {
-    if (parts.length < 2) throw new CliUsageError(`--devices: "${entry}" needs how long the device sleeps: ${SLEEPY_FORMS}`);
+    if (parts.length < 2) throw new CliUsageError(`--devices: "${entry}" needs how long the device sleeps: use ${SLEEPY_FORMS}`);
     const spec = parts.pop() as string;
     const [asleepText, awakeText, extra] = spec.split('/');
     const asleepMs = parseDuration(asleepText);
