@@ -152,6 +152,8 @@ export class ApiServer {
       case 'hang':
         return;
       case 'hold': {
+        // A client already gone would never fire 'close' again: there is nobody to hold an answer for.
+        if (req.socket.destroyed) return;
         const forget = this.options.faults[holdAnswer](() => write(res, reply));
         res.once('close', forget);
         return;

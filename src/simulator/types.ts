@@ -80,7 +80,7 @@ export interface SimulatorCredentials {
 }
 
 export interface SimulatorStats {
-  /** Every HTTP request received, faulted ones included. */
+  /** Every HTTP request to the APIs and the token endpoint, faulted ones included (not the /simulator/ control routes). */
   requests: number;
   /** POSTs to the token endpoint. */
   tokenRequests: number;
