@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../commands';
 import type { SimulatedDevice } from './device';
+import { DURATION_FORMS, formatDuration, parseDuration } from './duration';
 import { truncateCodePoints } from './params';
 import { Simulator } from './simulator';
 import type { SimulatedSimOptions, SimulatorMode } from './types';
@@ -19,18 +20,34 @@ Options:
   --port N           HTTP port on 127.0.0.1 (default 1881; 0 picks a free one)
   --mode kore|twilio API flavour and credentials (default kore)
   --devices LIST     comma-separated SIM unique names; prefix a name with "wireless:" for a
-                     Programmable Wireless SIM (default sim-thermostat,sim-tracker,wireless:sim-meter)
+                     Programmable Wireless SIM (default sim-thermostat,sim-tracker,wireless:sim-meter).
+                     "sleepy:NAME:30s" is a SIM whose device sleeps: detached (its commands fail)
+                     for 30 s, then attached for 30 s, and so on, starting asleep; "sleepy:NAME:2m/30s"
+                     sleeps 2 min and wakes 30 s. Durations: 500ms, 30s, 2m, 1h. Prefixes combine:
+                     sleepy:wireless:sim-meter:90s
   --device-port N    the device port every Super SIM device listens on (default 6655)
   --help             show this help
+
+While it runs, detach or attach a SIM (by unique name or SID) over HTTP, without credentials:
+  curl -X POST 'http://127.0.0.1:1881/simulator/sims/sim-thermostat/detach?for=30s'
+  curl -X POST http://127.0.0.1:1881/simulator/sims/sim-thermostat/attach
+Each answers {"sim":…,"sid":…,"attached":…}. Like the APIs it listens on 127.0.0.1 only.
 `;
 
 const DEFAULT_DEVICES = 'sim-thermostat,sim-tracker,wireless:sim-meter';
 const DIGITS = /^[0-9]+$/;
 
+export interface CliDevice {
+  uniqueName: string;
+  api: 'supersim' | 'wireless';
+  /** Only for "sleepy:" entries. */
+  sleep?: { asleepMs: number; awakeMs: number };
+}
+
 export interface CliOptions {
   port: number;
   mode: SimulatorMode;
-  devices: { uniqueName: string; api: 'supersim' | 'wireless' }[];
+  devices: CliDevice[];
   devicePort: number;
   help: boolean;
 }
@@ -47,6 +64,37 @@ function portOption(name: string, value: string, min: number): number {
   const port = DIGITS.test(value) ? Number(value) : NaN;
   if (!(port >= min && port <= 65535)) throw new CliUsageError(`--${name} must be an integer from ${min} to 65535, got "${value}"`);
   return port;
+}
+
+const SLEEPY_FORMS = `sleepy:NAME:30s (asleep and awake 30 s each) or sleepy:NAME:2m/30s (asleep 2 min, awake 30 s); a duration is ${DURATION_FORMS}`;
+
+/** One --devices entry: "name", "wireless:name", "sleepy:name:30s", the prefixes in either order. */
+function deviceEntry(entry: string): CliDevice {
+  const parts = entry.split(':').map((part) => part.trim());
+  let wireless = false;
+  let sleepy = false;
+  while (parts.length > 1 && (parts[0] === 'wireless' || parts[0] === 'sleepy')) {
+    if (parts[0] === 'wireless') wireless = true;
+    else sleepy = true;
+    parts.shift();
+  }
+  let sleep: CliDevice['sleep'];
+  if (sleepy) {
+    if (parts.length < 2) throw new CliUsageError(`--devices: "${entry}" needs how long the device sleeps: use ${SLEEPY_FORMS}`);
+    const spec = parts.pop() as string;
+    const [asleepText, awakeText, extra] = spec.split('/');
+    const asleepMs = parseDuration(asleepText);
+    const awakeMs = awakeText === undefined ? asleepMs : parseDuration(awakeText);
+    if (asleepMs === null || awakeMs === null || extra !== undefined) {
+      throw new CliUsageError(`--devices: "${entry}" has an invalid duration "${spec}": use ${SLEEPY_FORMS}`);
+    }
+    sleep = { asleepMs, awakeMs };
+  }
+  const uniqueName = parts.join(':');
+  if (uniqueName === '' || uniqueName.includes('/')) throw new CliUsageError(`--devices: "${entry}" is not a usable SIM name`);
+  const device: CliDevice = { uniqueName, api: wireless ? 'wireless' : 'supersim' };
+  if (sleep !== undefined) device.sleep = sleep;
+  return device;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -69,15 +117,13 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   }
   const mode = values.mode;
   if (mode !== 'kore' && mode !== 'twilio') throw new CliUsageError(`--mode must be kore or twilio, got "${mode}"`);
-  const devices: CliOptions['devices'] = [];
+  const devices: CliDevice[] = [];
   for (const raw of values.devices.split(',')) {
     const entry = raw.trim();
     if (entry === '') continue;
-    const wireless = entry.startsWith('wireless:');
-    const uniqueName = wireless ? entry.slice('wireless:'.length).trim() : entry;
-    if (uniqueName === '' || uniqueName.includes('/')) throw new CliUsageError(`--devices: "${entry}" is not a usable SIM name`);
-    if (devices.some((d) => d.uniqueName === uniqueName)) throw new CliUsageError(`--devices names ${uniqueName} twice`);
-    devices.push({ uniqueName, api: wireless ? 'wireless' : 'supersim' });
+    const device = deviceEntry(entry);
+    if (devices.some((d) => d.uniqueName === device.uniqueName)) throw new CliUsageError(`--devices names ${device.uniqueName} twice`);
+    devices.push(device);
   }
   if (devices.length === 0) throw new CliUsageError('--devices needs at least one SIM name');
   return {
@@ -137,6 +183,18 @@ function echo(device: SimulatedDevice, out: CliOutput): void {
   });
 }
 
+/** One log line per change, so whoever watches the terminal sees why a command failed. */
+function logAttachment(device: SimulatedDevice, out: CliOutput): void {
+  const name = `[${device.uniqueName}]`;
+  const lasting = (forMs: number | null): string => (forMs === null ? '' : ` for ${formatDuration(forMs)}`);
+  device.on('detached', ({ forMs, sleeping }) => out.log(`${name} ${sleeping ? 'asleep (detached)' : 'detached'}${lasting(forMs)}`));
+  device.on('attached', ({ forMs, sleeping }) => out.log(`${name} ${sleeping ? 'awake (attached)' : 'attached'}${lasting(forMs)}`));
+}
+
+function sleepNote(sleep: CliDevice['sleep']): string {
+  return sleep === undefined ? '' : `, sleeps ${formatDuration(sleep.asleepMs)} / awake ${formatDuration(sleep.awakeMs)}`;
+}
+
 /** Starts the simulator as the command line asks and prints what to configure; never calls process.exit. */
 export async function runCli(argv: readonly string[], out: CliOutput = console): Promise<CliRun> {
   const done = (exitCode: number): CliRun => ({ exitCode, simulator: null, stop: () => Promise.resolve() });
@@ -182,14 +240,18 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
     }
     lines.push('', 'SIMs:');
     const nameWidth = Math.max(...simulator.devices.map((device) => device.uniqueName.length));
-    for (const device of simulator.devices) {
+    const sleepers: [SimulatedDevice, NonNullable<CliDevice['sleep']>][] = [];
+    for (const [i, device] of simulator.devices.entries()) {
       echo(device, out);
+      logAttachment(device, out);
+      const { sleep } = options.devices[i];
+      if (sleep !== undefined) sleepers.push([device, sleep]);
       if (device.api === 'wireless') {
-        lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Programmable Wireless (SMS Commands)`);
+        lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Programmable Wireless (SMS Commands)${sleepNote(sleep)}`);
         continue;
       }
       const { port } = await device.listen(options.devicePort);
-      lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Super SIM, device port ${options.devicePort} = udp://127.0.0.1:${port}`);
+      lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Super SIM, device port ${options.devicePort} = udp://127.0.0.1:${port}${sleepNote(sleep)}`);
     }
     const fleet = simulator.fleet();
     const fleetName = fleet.unique_name ?? fleet.sid;
@@ -200,9 +262,13 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
       '',
       `Devices send to the Fleet's URLs: in a command in node use "Point a Fleet at this node" with Fleet ${fleetName},`,
       `or set IpCommandsUrl and SmsCommandsUrl with POST ${simulator.supersimUrl}/v1/Fleets/${fleetName}.`,
+      '',
+      `Detach a SIM: POST ${simulator.controlUrl}/sims/<name or SID>/detach (?for=30s to re-attach after 30 s), attach: .../attach.`,
       'Press Ctrl+C to stop.',
     );
     for (const line of lines) out.log(line);
+    // After the table, so that each sleepy SIM's first "asleep" line is logged like every later one.
+    for (const [device, sleep] of sleepers) device.sleep(sleep);
   } catch (error) {
     await stop();
     out.error(`supersim-simulator: ${(error as Error).message}`);

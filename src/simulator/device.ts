@@ -3,6 +3,9 @@ import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { HttpMethod, IpCommand, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api';
 import { DEVICE_PORT_MAX, DEVICE_PORT_MIN } from '../commands';
+import { Attachment } from './attachment';
+import type { AttachmentChange, SleepSchedule } from './attachment';
+import type { Timers } from './timers';
 import type { IpReceiveInfo, ReceivedItem } from './types';
 
 const LOOPBACK = '127.0.0.1';
@@ -11,6 +14,8 @@ const LOOPBACK = '127.0.0.1';
 export interface DeviceHost {
   /** The carrier's UDP port: stands for 100.64.0.1, delivers IP Commands and takes what devices send. */
   readonly carrierPort: number;
+  /** The simulator's timers: close() cancels a detachFor() or a sleep schedule with them. */
+  readonly timers: Timers;
   /** A device socket for `devicePort` now listens at `localPort`: datagrams from there belong to this SIM. */
   socketBound(device: SimulatedDevice, devicePort: number, localPort: number): void;
   smsFromDevice(device: SimulatedDevice, content: string | Buffer): Promise<SmsCommand | WirelessCommand>;
@@ -41,6 +46,8 @@ export type DeviceEvents = {
   ip: [bytes: Buffer, info: IpReceiveInfo];
   sms: [text: string, info: { commandSid: string }];
   wireless: [command: string | Buffer, info: { commandSid: string; mode: WirelessCommandMode }];
+  attached: [change: AttachmentChange];
+  detached: [change: AttachmentChange];
 };
 
 export interface DeviceInit {
@@ -75,13 +82,12 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   readonly api: 'supersim' | 'wireless';
   /** Read when a command is created: commands to a SIM neither active nor ready are refused. */
   status: string;
-  /** Read when a command is sent: commands to a detached device fail. */
-  attached: boolean;
   /** Every datagram, SMS and Command the device received, in order. */
   readonly received: ReceivedItem[] = [];
 
   readonly [deviceState]: { fleetSid: string; deviceIp: string; commandsCallback: { url: string; method: HttpMethod } | null };
   readonly #host: DeviceHost;
+  readonly #attachment: Attachment;
   readonly #sockets = new Map<number, DeviceSocket>();
   readonly #binding = new Map<number, Promise<{ address: string; port: number }>>();
   #cursor = 0;
@@ -96,8 +102,57 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.iccid = init.iccid;
     this.api = init.api;
     this.status = init.status;
-    this.attached = init.attached;
+    this.#attachment = new Attachment(init.attached, host.timers, (attached, change) => this.emit(attached ? 'attached' : 'detached', change));
     this[deviceState] = { fleetSid: init.fleetSid, deviceIp: init.deviceIp, commandsCallback: init.commandsCallback };
+  }
+
+  /**
+   * Read when a command is sent (its send step, after the create): a command to a detached device
+   * ends `failed` with error 32001. Setting it is attach() or detach().
+   */
+  get attached(): boolean {
+    return this.#attachment.attached;
+  }
+
+  set attached(value: boolean) {
+    this.#attachment.set(value);
+  }
+
+  /** The sleep schedule the device follows, or null. */
+  get sleepSchedule(): Readonly<Required<SleepSchedule>> | null {
+    return this.#attachment.schedule;
+  }
+
+  /**
+   * Attached from now on, ending any detachFor() or sleep schedule. Emits 'attached' unless it was
+   * attached with nothing scheduled (likewise detach() and 'detached').
+   */
+  attach(): void {
+    this.#attachment.set(true);
+  }
+
+  /** Detached until attach() (or a new detachFor() or sleep()), ending any schedule. */
+  detach(): void {
+    this.#attachment.set(false);
+  }
+
+  /** Detached now, attached again after ms (unless something else is called first, or the simulator closes). */
+  detachFor(ms: number): void {
+    this.#attachment.detachFor(ms);
+  }
+
+  /**
+   * Starts asleep (detached) for asleepMs, then awake (attached) for awakeMs (default asleepMs), and
+   * so on until wake(), attach(), detach() or close. Every change emits 'detached' or 'attached' with
+   * `{ forMs, sleeping: true }`.
+   */
+  sleep(schedule: SleepSchedule): void {
+    this.#attachment.sleep(schedule);
+  }
+
+  /** Ends the sleep schedule (or a detachFor) and stays attached: attach() by its sleepy name. */
+  wake(): void {
+    this.#attachment.set(true);
   }
 
   /**

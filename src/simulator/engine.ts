@@ -132,6 +132,8 @@ export class Engine implements DeviceHost {
       deviceIp: `100.64.${n >> 8}.${n & 255}`,
       commandsCallback: callbackUrl === null ? null : { url: callbackUrl, method: options.commandsCallbackMethod ?? 'POST' },
     });
+    // Checked (and started) before the SIM exists anywhere, so a bad schedule leaves nothing behind.
+    if (options.sleep !== undefined) device.sleep(options.sleep);
     this.devices.push(device);
     this.#sims.set(device.sid, device);
     this.#sims.set(uniqueName, device);

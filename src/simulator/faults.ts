@@ -17,8 +17,14 @@ interface ActiveRule {
   fault: FaultKind;
 }
 
-/** The server's hook into the injector; a symbol keeps it out of the public surface. */
+/** The server's hooks into the injector; symbols keep them out of the public surface. */
 export const takeFault = Symbol('takeFault');
+export const holdAnswer = Symbol('holdAnswer');
+export const dropHeld = Symbol('dropHeld');
+
+interface HeldAnswer {
+  answer(): void;
+}
 
 function underPath(path: string, base: string): boolean {
   return path === base || (path.startsWith(base) && path.charCodeAt(base.length) === 47 /* '/' */);
@@ -58,6 +64,7 @@ function checkFault(fault: FaultKind): void {
       if (fault.when !== 'before' && fault.when !== 'after') throw new RangeError(`reset fault needs when 'before' or 'after'`);
       return;
     case 'hang':
+    case 'hold':
       return;
     default:
       throw new RangeError(`unknown fault kind ${(fault as { kind: unknown }).kind as string}`);
@@ -67,6 +74,8 @@ function checkFault(fault: FaultKind): void {
 /** Makes chosen requests fail in chosen ways, to test a client's retry and error paths against real sockets. */
 export class FaultInjector {
   #rules: ActiveRule[] = [];
+  /** Oldest first, so release(1) answers the request that has waited longest. */
+  #held: HeldAnswer[] = [];
 
   /** Rules are checked in order; a rule is used up after `times` matches (default 1). */
   add(rule: FaultRule, fault: FaultKind): void {
@@ -83,9 +92,36 @@ export class FaultInjector {
     this.#rules = [];
   }
 
+  /** Answers held by 'hold' faults whose client is still connected. */
+  get held(): number {
+    return this.#held.length;
+  }
+
+  /** Writes up to `count` held answers (all by default), oldest first; how many it wrote. */
+  release(count = Infinity): number {
+    if (!(count >= 0)) throw new RangeError(`release count must be >= 0, got ${count}`);
+    const released = this.#held.splice(0, Math.min(count, this.#held.length));
+    for (const held of released) held.answer();
+    return released.length;
+  }
+
   /** Rules not yet used up. */
   get pending(): number {
     return this.#rules.length;
+  }
+
+  /** Keeps an answer back until release(); the returned function forgets it (its client went away). */
+  [holdAnswer](answer: () => void): () => void {
+    const held: HeldAnswer = { answer };
+    this.#held.push(held);
+    return () => {
+      this.#held = this.#held.filter((h) => h !== held);
+    };
+  }
+
+  /** The server is closing: held answers are never written. */
+  [dropHeld](): void {
+    this.#held = [];
   }
 
   [takeFault](method: string, path: string): FaultKind | undefined {

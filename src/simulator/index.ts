@@ -1,6 +1,8 @@
 export { Simulator } from './simulator';
 export { SimulatedDevice } from './device';
 export { FaultInjector } from './faults';
+export type { AttachmentChange, SleepSchedule } from './attachment';
+export type { DeviceEvents } from './device';
 export type {
   FaultKind,
   FaultRule,

@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TOKEN_PATH, takeFault } from './faults';
+import { TOKEN_PATH, dropHeld, holdAnswer, takeFault } from './faults';
 import type { FaultInjector } from './faults';
 import { ApiError, ErrorCode, defaultCode, defaultMessage, errorReply } from './reply';
 import type { Reply } from './reply';
+import { isControlPath } from './control';
 import type { Stats } from './stats';
 import type { Timers } from './timers';
 import type { FaultKind, SimulatorMode } from './types';
@@ -28,7 +29,11 @@ export interface ApiServerOptions {
   timers: Timers;
   /** Routing, auth and the handlers; may throw ApiError. */
   dispatch(request: ApiRequest): Reply;
+  /** The simulator's control routes (under /simulator/): outside the APIs, so no stats and no faults. */
+  control(request: ApiRequest): Reply;
 }
+
+type Handler = (request: ApiRequest) => Reply;
 
 function write(res: ServerResponse, reply: Reply): void {
   if (reply.status === 204) {
@@ -64,6 +69,7 @@ export class ApiServer {
 
   close(): Promise<void> {
     return new Promise<void>((resolve) => {
+      this.options.faults[dropHeld]();
       if (!this.#server.listening) {
         resolve();
         return;
@@ -80,10 +86,14 @@ export class ApiServer {
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const method = req.method ?? 'GET';
-    stats.record(method, path);
-    if (method === 'POST' && path === TOKEN_PATH) stats.tokenRequests++;
+    const control = isControlPath(path);
+    const handler: Handler = control ? this.options.control : this.options.dispatch;
+    if (!control) {
+      stats.record(method, path);
+      if (method === 'POST' && path === TOKEN_PATH) stats.tokenRequests++;
+    }
 
-    const fault = faults.pending === 0 ? undefined : faults[takeFault](method, path);
+    const fault = control || faults.pending === 0 ? undefined : faults[takeFault](method, path);
     if (fault !== undefined) {
       if (fault.kind === 'reset' && fault.when === 'before') {
         req.socket.destroy();
@@ -99,7 +109,7 @@ export class ApiServer {
     const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
     const headers = req.headers;
     if ((headers['content-length'] === undefined || headers['content-length'] === '0') && headers['transfer-encoding'] === undefined) {
-      this.#handle(req, res, { method, path, query, headers, body: '' }, fault);
+      this.#handle(req, res, handler, { method, path, query, headers, body: '' }, fault);
       return;
     }
     const chunks: Buffer[] = [];
@@ -115,15 +125,15 @@ export class ApiServer {
         return;
       }
       const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      this.#handle(req, res, { method, path, query, headers, body }, fault);
+      this.#handle(req, res, handler, { method, path, query, headers, body }, fault);
     });
     req.on('error', () => undefined);
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse, request: ApiRequest, fault: FaultKind | undefined): void {
+  #handle(req: IncomingMessage, res: ServerResponse, handler: Handler, request: ApiRequest, fault: FaultKind | undefined): void {
     let reply: Reply;
     try {
-      reply = this.options.dispatch(request);
+      reply = handler(request);
     } catch (error) {
       reply =
         error instanceof ApiError
@@ -141,6 +151,13 @@ export class ApiServer {
         return;
       case 'hang':
         return;
+      case 'hold': {
+        // A client already gone would never fire 'close' again: there is nobody to hold an answer for.
+        if (req.socket.destroyed) return;
+        const forget = this.options.faults[holdAnswer](() => write(res, reply));
+        res.once('close', forget);
+        return;
+      }
       case 'delay':
         if (fault.phase === 'body') {
           res.writeHead(reply.status, { ...reply.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply.body) });

@@ -1,6 +1,7 @@
 import type { Fleet, IpCommand, SmsCommand, WirelessCommand } from '../api';
 import { createApi } from './api';
 import { AuthGate } from './auth';
+import { createControl } from './control';
 import type { SimulatedDevice } from './device';
 import { Engine } from './engine';
 import { FaultInjector } from './faults';
@@ -45,6 +46,11 @@ export class Simulator {
   readonly wirelessUrl: string;
   /** KORE only; answers 404 in twilio mode. */
   readonly tokenUrl: string;
+  /**
+   * `${baseUrl}/simulator`: POST `${controlUrl}/sims/{unique name or SID}/detach` (optionally
+   * `?for=30s`) or `/attach` answers `{ sim, sid, attached }`. No credentials: 127.0.0.1 only.
+   */
+  readonly controlUrl: string;
   readonly credentials: Readonly<SimulatorCredentials>;
   readonly faults: FaultInjector;
   readonly stats: SimulatorStats;
@@ -60,6 +66,7 @@ export class Simulator {
     this.supersimUrl = `${this.baseUrl}/supersim`;
     this.wirelessUrl = `${this.baseUrl}/wireless`;
     this.tokenUrl = `${this.baseUrl}/api-services/v1/auth/token`;
+    this.controlUrl = `${this.baseUrl}/simulator`;
     this.credentials = parts.credentials;
     this.faults = parts.faults;
     this.stats = parts.engine.stats;
@@ -89,10 +96,12 @@ export class Simulator {
     const timers = new Timers();
     const faults = new FaultInjector();
     // Resources carry absolute URLs, so the API is built once the port is known; nothing can reach it before.
-    let dispatch: (request: ApiRequest) => Reply = () => {
+    const starting = (): Reply => {
       throw new Error('the simulator is starting');
     };
-    const server = new ApiServer({ mode, stats, faults, timers, dispatch: (request) => dispatch(request) });
+    let dispatch: (request: ApiRequest) => Reply = starting;
+    let control: (request: ApiRequest) => Reply = starting;
+    const server = new ApiServer({ mode, stats, faults, timers, dispatch: (request) => dispatch(request), control: (request) => control(request) });
     const port = await server.listen(options.port ?? 0);
     const baseUrl = `http://127.0.0.1:${port}`;
     const supersimUrl = `${baseUrl}/supersim`;
@@ -109,6 +118,7 @@ export class Simulator {
       throw error;
     }
     dispatch = createApi(engine, auth, { mode, supersimUrl, wirelessUrl });
+    control = createControl((ref) => engine.findSim(ref));
     return simulator;
   }
 
@@ -146,6 +156,23 @@ export class Simulator {
 
   wirelessCommands(): WirelessCommand[] {
     return this.#engine.wireless.all().map((entry) => ({ ...entry.resource }));
+  }
+
+  /**
+   * How many commands to SIMs (to_sim) of this kind are stored and match `predicate`, e.g. the
+   * creates of one payload: createdCount('ip', (c) => c.payload === 'reboot'). Unlike stats.created
+   * it counts what is stored now, so past maxStoredCommands the oldest are no longer counted.
+   */
+  createdCount(kind: 'ip', predicate?: (command: IpCommand) => boolean): number;
+  createdCount(kind: 'sms', predicate?: (command: SmsCommand) => boolean): number;
+  createdCount(kind: 'wireless', predicate?: (command: WirelessCommand) => boolean): number;
+  createdCount(kind: 'ip' | 'sms' | 'wireless', predicate: (command: never) => boolean = () => true): number {
+    const store = kind === 'ip' ? this.#engine.ip : kind === 'sms' ? this.#engine.sms : kind === 'wireless' ? this.#engine.wireless : undefined;
+    if (store === undefined) throw new TypeError(`kind must be 'ip', 'sms' or 'wireless', got ${String(kind)}`);
+    const matches = predicate as (command: IpCommand | SmsCommand | WirelessCommand) => boolean;
+    let count = 0;
+    for (const entry of store.all()) if (entry.resource.direction === 'to_sim' && matches({ ...entry.resource })) count++;
+    return count;
   }
 
   /** Every KORE token issued so far stops working: the next API call with one gets a 401. */

@@ -10,13 +10,17 @@ export class Timers {
     return this.#closed;
   }
 
-  set(fn: () => void, ms: number): void {
-    if (this.#closed) return;
+  /** The returned function cancels this one timer (a no-op once it ran or the timers were cleared). */
+  set(fn: () => void, ms: number): () => void {
+    if (this.#closed) return () => undefined;
     const timer = setTimeout(() => {
       this.#pending.delete(timer);
       fn();
     }, ms);
     this.#pending.set(timer, null);
+    return () => {
+      if (this.#pending.delete(timer)) clearTimeout(timer);
+    };
   }
 
   /** Resolves true after ms, or false as soon as the timers are cleared, so no awaiting code is stranded. */

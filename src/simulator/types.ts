@@ -32,6 +32,11 @@ export interface SimulatedSimOptions {
   status?: SimulatedSimStatus;
   /** Default true. Commands to a detached SIM go queued -> failed. */
   attached?: boolean;
+  /**
+   * A device that sleeps: detached for asleepMs from the start, then attached for awakeMs (default
+   * asleepMs), repeating until wake(), attach() or detach() on the device, or close. Overrides `attached`.
+   */
+  sleep?: { asleepMs: number; awakeMs?: number };
   /** Fleet sid or unique name; the default fleet when omitted. */
   fleet?: string;
   /** Default: a generated 20-digit ICCID starting 89. */
@@ -75,7 +80,7 @@ export interface SimulatorCredentials {
 }
 
 export interface SimulatorStats {
-  /** Every HTTP request received, faulted ones included. */
+  /** Every HTTP request to the APIs and the token endpoint, faulted ones included (not the /simulator/ control routes). */
   requests: number;
   /** POSTs to the token endpoint. */
   tokenRequests: number;
@@ -88,11 +93,25 @@ export interface SimulatorStats {
   reset(): void;
 }
 
+/**
+ * What a matching request meets. Only 'status' and reset 'before' stop the request from being acted
+ * on; with the others the API does its work (a create creates, its lifecycle and callbacks run) and
+ * the fault decides what the client gets to see of it.
+ */
 export type FaultKind =
+  /** Answered with this error at once, without acting. */
   | { kind: 'status'; status: number; code?: number; message?: string; retryAfter?: string }
+  /** The connection drops, before acting or after. */
   | { kind: 'reset'; when: 'before' | 'after' }
+  /** The answer (or only its body) comes ms late. */
   | { kind: 'delay'; ms: number; phase?: 'headers' | 'body' }
-  | { kind: 'hang' };
+  /** Never answered, for a client's timeout; the socket is destroyed on close. */
+  | { kind: 'hang' }
+  /**
+   * Answered when the test says so: held (and counted in `faults.held`) until `faults.release()`
+   * writes it as it would have been, or close destroys the socket. A create that is "on the wire".
+   */
+  | { kind: 'hold' };
 
 export type FaultTarget = 'token' | 'ipCommands' | 'smsCommands' | 'wirelessCommands' | 'fleets' | 'any';
 

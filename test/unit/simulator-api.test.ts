@@ -383,4 +383,199 @@ describe('simulator API', () => {
       assert.equal(sim.fleet().unique_name, 'default');
     });
   });
+
+  describe('lists as reconcile and answer polling read them', () => {
+    beforeEach(() =>
+      start({
+        sims: [{ uniqueName: 'thermostat' }, { uniqueName: 'tracker' }, { uniqueName: 'meter', api: 'wireless' }, { uniqueName: 'tag', api: 'wireless' }],
+      }),
+    );
+
+    interface Listed {
+      sid: string;
+      status: string;
+      direction: string;
+      date_created: string;
+    }
+
+    interface ListKind {
+      url: () => string;
+      key: string;
+      form: (simRef: string, tag: string) => Record<string, string | number>;
+      stored: () => Listed[];
+      fromSim: (simRef: string) => Promise<string>;
+    }
+
+    const kinds: Record<'ip' | 'sms' | 'wireless', ListKind & { sims: [string, string] }> = {
+      ip: {
+        url: () => `${sim.supersimUrl}/v1/IpCommands`,
+        key: 'ip_commands',
+        form: (simRef, tag) => ({ Sim: simRef, Payload: tag, DevicePort: 6655 }),
+        stored: () => sim.ipCommands(),
+        fromSim: async (simRef) => {
+          await sim.sim(simRef).listen(6655);
+          return (await sim.sim(simRef).sendIpCommand('up')).sid;
+        },
+        sims: ['thermostat', 'tracker'],
+      },
+      sms: {
+        url: () => `${sim.supersimUrl}/v1/SmsCommands`,
+        key: 'sms_commands',
+        form: (simRef, tag) => ({ Sim: simRef, Payload: tag }),
+        stored: () => sim.smsCommands(),
+        fromSim: async (simRef) => (await sim.sim(simRef).sendSms('up')).sid,
+        sims: ['thermostat', 'tracker'],
+      },
+      wireless: {
+        url: () => `${sim.wirelessUrl}/v1/Commands`,
+        key: 'commands',
+        form: (simRef, tag) => ({ Sim: simRef, Command: tag }),
+        stored: () => sim.wirelessCommands(),
+        fromSim: async (simRef) => (await sim.sim(simRef).sendSms('up')).sid,
+        sims: ['meter', 'tag'],
+      },
+    };
+
+    async function until(condition: () => boolean, what: string): Promise<void> {
+      for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.ok(condition(), what);
+    }
+
+    /** Follows next_page_url from `url`: every SID in order, and every page's next_page_url. */
+    async function walk(kind: ListKind, query: string): Promise<{ sids: string[]; nextUrls: string[] }> {
+      const sids: string[] = [];
+      const nextUrls: string[] = [];
+      let next: string | null = `${kind.url()}?${query}`;
+      while (next !== null) {
+        const page: { status: number; body: Record<string, unknown> } = await http.get(next);
+        assert.equal(page.status, 200, next);
+        sids.push(...(page.body[kind.key] as Listed[]).map((c) => c.sid));
+        next = (page.body.meta as ListMeta).next_page_url;
+        if (next !== null) nextUrls.push(next);
+        assert.ok(sids.length < 100, 'paging ends');
+      }
+      return { sids, nextUrls };
+    }
+
+    for (const [name, kind] of Object.entries(kinds)) {
+      it(`${name}: Sim (unique name or SID), Direction and Status together, newest first through next_page_url`, async () => {
+        const [simA, simB] = kind.sims;
+        const statusOf = (sid: string): string | undefined => kind.stored().find((c) => c.sid === sid)?.status;
+        const create = async (simRef: string, tag: string): Promise<string> => {
+          const created = await http.post<Listed>(kind.url(), kind.form(simRef, tag));
+          assert.equal(created.status, 201);
+          return created.body.sid;
+        };
+        const settle = (...sids: string[]): Promise<void> => until(() => sids.every((sid) => statusOf(sid) !== 'queued'), `${sids.join(',')} left queued`);
+
+        const a = await create(simA, 'a');
+        await settle(a);
+        sim.sim(simA).detach();
+        const b = await create(simA, 'b');
+        const c = await create(simA, 'c');
+        await settle(b, c);
+        sim.sim(simA).attach();
+        const d = await create(simA, 'd');
+        await settle(d);
+        const e = await kind.fromSim(simA);
+        sim.sim(simB).detach();
+        const f = await create(simB, 'f');
+        await settle(f);
+        assert.deepEqual([a, b, c, d, f].map(statusOf).map((status) => status === 'failed'), [false, true, true, false, true]);
+
+        const failedOfA = await walk(kind, `Sim=${simA}&Direction=to_sim&Status=failed&PageSize=1`);
+        assert.deepEqual(failedOfA.sids, [c, b]);
+        assert.equal(failedOfA.nextUrls.length, 1);
+        assert.match(failedOfA.nextUrls[0], new RegExp(`\\?Sim=${simA}&Status=failed&Direction=to_sim&PageSize=1&Page=1&PageToken=PA\\d+$`));
+
+        const bySid = await walk(kind, `Sim=${sim.sim(simA).sid}&Direction=to_sim&PageSize=3`);
+        assert.deepEqual(bySid.sids, [d, c, b, a]);
+        assert.equal(bySid.nextUrls.length, 1);
+        assert.deepEqual((await walk(kind, `Sim=${simA}&Direction=from_sim`)).sids, [e]);
+        assert.deepEqual((await walk(kind, `Direction=from_sim&Status=failed`)).sids, []);
+        assert.deepEqual((await walk(kind, `Sim=${simB}&Direction=to_sim&Status=failed`)).sids, [f]);
+        assert.deepEqual((await walk(kind, `Direction=to_sim&Status=failed&PageSize=2`)).sids, [f, c, b]);
+        assert.deepEqual((await walk(kind, `Sim=nobody&Direction=to_sim`)).sids, []);
+
+        for (const command of kind.stored()) {
+          assert.match(command.date_created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ms precision');
+          assert.equal(new Date(command.date_created).toISOString(), command.date_created);
+        }
+      });
+    }
+
+    it('createdCount() counts the creates of one payload, to_sim only; ipCommands().filter() says the same', async () => {
+      const url = `${sim.supersimUrl}/v1/IpCommands`;
+      for (const payload of ['reboot', 'status', 'reboot']) await http.post(url, { Sim: 'thermostat', Payload: payload, DevicePort: 6655 });
+      const device = sim.sim('thermostat');
+      await device.listen(6655);
+      await device.sendIpCommand('reboot');
+      await http.post(`${sim.supersimUrl}/v1/SmsCommands`, { Sim: 'thermostat', Payload: 'reboot' });
+      await device.sendSms('reboot');
+      await http.post(`${sim.wirelessUrl}/v1/Commands`, { Sim: 'meter', Command: 'reboot' });
+
+      assert.equal(sim.createdCount('ip', (c) => c.payload === 'reboot'), 2);
+      assert.equal(sim.createdCount('ip', (c) => c.payload === 'status'), 1);
+      assert.equal(sim.createdCount('ip'), 3, 'the device’s own IP Command is from_sim');
+      assert.equal(sim.ipCommands().filter((c) => c.direction === 'to_sim' && c.payload === 'reboot').length, 2);
+      assert.equal(sim.createdCount('sms', (c) => c.payload === 'reboot'), 1);
+      assert.equal(sim.createdCount('wireless', (c) => c.command === 'reboot'), 1);
+      assert.equal(sim.createdCount('wireless', (c) => c.sim_sid === device.sid), 0);
+      assert.throws(() => sim.createdCount('fax' as 'ip'), /kind must be/);
+    });
+  });
+
+  describe('control routes', () => {
+    beforeEach(() => start({ mode: 'twilio' }));
+
+    const post = async (path: string): Promise<{ status: number; body: Record<string, unknown>; allow: string | null }> => {
+      const answer = await fetch(`${sim.controlUrl}${path}`, { method: 'POST' });
+      return { status: answer.status, body: (await answer.json()) as Record<string, unknown>, allow: answer.headers.get('allow') };
+    };
+
+    it('detach and attach a SIM by unique name or SID without credentials, answering {sim, sid, attached}', async () => {
+      const device = sim.sim('thermostat');
+      assert.equal(sim.controlUrl, `${sim.baseUrl}/simulator`);
+      assert.deepEqual(await post('/sims/thermostat/detach'), { status: 200, body: { sim: 'thermostat', sid: device.sid, attached: false }, allow: null });
+      assert.equal(device.attached, false);
+      assert.deepEqual((await post(`/sims/${device.sid}/attach`)).body, { sim: 'thermostat', sid: device.sid, attached: true });
+      assert.equal(device.attached, true);
+      const added = sim.addSim({ uniqueName: 'hall way' });
+      assert.equal((await post('/sims/hall%20way/detach')).body.attached, false);
+      assert.equal(added.attached, false);
+      assert.equal(sim.stats.requests, 0, 'not API requests');
+    });
+
+    it('detach?for= re-attaches after the duration', async () => {
+      const device = sim.sim('thermostat');
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const answer = await post('/sims/thermostat/detach?for=30s');
+      assert.equal(answer.body.attached, false);
+      clock.tick(29_999);
+      assert.equal(device.attached, false);
+      clock.tick(1);
+      assert.equal(device.attached, true);
+    });
+
+    it('answers JSON errors that say what to do', async () => {
+      const unknown = await post('/sims/nobody/detach');
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.body.message as string, /No simulated SIM nobody: name one by its unique name or SID/);
+      for (const path of ['/sims/thermostat/sleep', '/sims/thermostat', '/sims//detach', '/nothing', '']) {
+        const answer = await post(path);
+        assert.equal(answer.status, 404, path);
+        assert.match(answer.body.message as string, /use POST \/simulator\/sims\/\{unique name or SID\}\/detach/);
+      }
+      const badFor = await post('/sims/thermostat/detach?for=soon');
+      assert.equal(badFor.status, 400);
+      assert.match(badFor.body.message as string, /Invalid "for": "soon"; use a whole number with ms, s, m or h, e\.g\. 500ms, 30s, 2m/);
+      assert.equal((await post('/sims/thermostat/attach?for=30s')).status, 400);
+      assert.equal(sim.sim('thermostat').attached, true, 'refused requests change nothing');
+      const get = await fetch(`${sim.controlUrl}/sims/thermostat/detach`);
+      assert.equal(get.status, 405);
+      assert.equal(get.headers.get('allow'), 'POST');
+      assert.equal(get.headers.get('content-type'), 'application/json');
+      assert.equal(sim.sim('thermostat').attached, true);
+    });
+  });
 });

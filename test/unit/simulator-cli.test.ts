@@ -52,6 +52,41 @@ describe('simulator CLI', () => {
       ];
       for (const [argv, message] of cases) assert.throws(() => parseCliArgs(argv), (error: Error) => error instanceof CliUsageError && message.test(error.message), argv.join(' '));
     });
+
+    it('reads sleepy: devices, alone or with wireless: in either order', () => {
+      const { devices } = parseCliArgs(['--devices', 'sleepy:thermostat:30s,sleepy:wireless:meter:90s,wireless:sleepy:tag:2m/500ms, sleepy : spaced : 1h ,plain']);
+      assert.deepEqual(devices, [
+        { uniqueName: 'thermostat', api: 'supersim', sleep: { asleepMs: 30_000, awakeMs: 30_000 } },
+        { uniqueName: 'meter', api: 'wireless', sleep: { asleepMs: 90_000, awakeMs: 90_000 } },
+        { uniqueName: 'tag', api: 'wireless', sleep: { asleepMs: 120_000, awakeMs: 500 } },
+        { uniqueName: 'spaced', api: 'supersim', sleep: { asleepMs: 3_600_000, awakeMs: 3_600_000 } },
+        { uniqueName: 'plain', api: 'supersim' },
+      ]);
+    });
+
+    it('rejects bad sleepy: durations naming --devices and the accepted forms', () => {
+      const forms = /--devices: .*use sleepy:NAME:30s .*sleepy:NAME:2m\/30s .*500ms, 30s, 2m/;
+      const cases: [string, RegExp][] = [
+        ['sleepy:a:30', /"sleepy:a:30" has an invalid duration "30"/],
+        ['sleepy:a:0s', /invalid duration "0s"/],
+        ['sleepy:a:1.5s', /invalid duration "1.5s"/],
+        ['sleepy:a:30s/', /invalid duration "30s\/"/],
+        ['sleepy:a:30s/x', /invalid duration/],
+        ['sleepy:a:1s/2s/3s', /invalid duration/],
+        ['sleepy:a', /"sleepy:a" needs how long the device sleeps/],
+        ['sleepy::30s', /is not a usable SIM name/],
+      ];
+      for (const [entry, message] of cases) {
+        assert.throws(
+          () => parseCliArgs(['--devices', entry]),
+          (error: Error) => error instanceof CliUsageError && message.test(error.message) && (/usable/.test(error.message) || forms.test(error.message)),
+          entry,
+        );
+      }
+      assert.match(USAGE, /sleepy:NAME:30s/);
+      assert.match(USAGE, /sleepy:wireless:sim-meter:90s/);
+      assert.match(USAGE, /\/simulator\/sims\/sim-thermostat\/detach\?for=30s/);
+    });
   });
 
   describe('runCli', () => {
@@ -111,6 +146,43 @@ describe('simulator CLI', () => {
       assert.ok(text.includes(run.simulator!.credentials.accountSid));
       assert.ok(text.includes('sim-auth-token'));
       assert.ok(!text.includes('Token URL'));
+    });
+
+    it('starts sleepy SIMs asleep, says so in the table and logs every sleep and wake', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const out = capture();
+        run = await runCli(['--port', '0', '--devices', 'sleepy:thermostat:30s,sleepy:wireless:meter:2m/500ms,awake'], out);
+        assert.equal(run.exitCode, 0);
+        const sim = run.simulator!;
+        const text = out.logs.join('\n');
+        assert.match(text, /thermostat\s+HS[0-9a-f]{32}\s+Super SIM, device port 6655 = udp:\/\/127\.0\.0\.1:\d+, sleeps 30 s \/ awake 30 s\n/);
+        assert.match(text, /meter\s+DE[0-9a-f]{32}\s+Programmable Wireless \(SMS Commands\), sleeps 2 min \/ awake 500 ms\n/);
+        assert.match(text, /awake\s+HS[0-9a-f]{32}\s+Super SIM, device port 6655 = udp:\/\/127\.0\.0\.1:\d+\n/);
+        assert.ok(text.includes(`${sim.controlUrl}/sims/`), 'it says how to detach a SIM');
+        const afterTable = out.logs.slice(out.logs.findIndex((line) => line.startsWith('Press Ctrl+C')) + 1);
+        assert.deepEqual(afterTable, ['[thermostat] asleep (detached) for 30 s', '[meter] asleep (detached) for 2 min']);
+        assert.deepEqual(sim.devices.map((d) => d.attached), [false, false, true]);
+        clock.tick(30_000);
+        assert.equal(sim.sim('thermostat').attached, true);
+        clock.tick(30_000);
+        assert.deepEqual(out.logs.slice(-2), ['[thermostat] awake (attached) for 30 s', '[thermostat] asleep (detached) for 30 s']);
+        clock.tick(60_000);
+        assert.ok(out.logs.slice(-2).includes('[meter] awake (attached) for 500 ms'), out.logs.slice(-2).join(' | '));
+      } finally {
+        clock.restore();
+      }
+    });
+
+    it('logs detach and attach made over the control routes', async () => {
+      const out = capture();
+      run = await runCli(['--port', '0', '--devices', 'thermostat'], out);
+      const base = `${run.simulator!.controlUrl}/sims/thermostat`;
+      const detached = await fetch(`${base}/detach?for=90s`, { method: 'POST' });
+      assert.deepEqual(await detached.json(), { sim: 'thermostat', sid: run.simulator!.sim('thermostat').sid, attached: false });
+      await fetch(`${base}/attach`, { method: 'POST' });
+      await fetch(`${base}/detach`, { method: 'POST' });
+      assert.deepEqual(out.logs.slice(-3), ['[thermostat] detached for 90 s', '[thermostat] attached', '[thermostat] detached']);
     });
 
     it('exits 1 when the port is taken', async () => {

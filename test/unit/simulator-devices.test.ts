@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import sinon from 'sinon';
 import type { IpCommand, SmsCommand, WirelessCommand } from '../../src/api/types';
 import { Simulator } from '../../src/simulator';
+import type { AttachmentChange, SimulatedDevice } from '../../src/simulator';
 import { CallbackReceiver } from '../support/sim-receiver';
 import { SimHttp } from '../support/sim-http';
 
@@ -152,5 +154,170 @@ describe('simulated devices', () => {
     const waiting = sim.sim('thermostat').nextReceived(10_000);
     await sim.close();
     await assert.rejects(waiting, /closed/);
+  });
+
+  describe('attached, detached, asleep', () => {
+    const ipUrl = (): string => `${sim.supersimUrl}/v1/IpCommands`;
+
+    async function settled(sid: string): Promise<IpCommand> {
+      for (let i = 0; i < 200; i++) {
+        const command = sim.ipCommands().find((c) => c.sid === sid);
+        if (command !== undefined && command.status !== 'queued') return command;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error(`${sid} stayed queued`);
+    }
+
+    function changes(device: SimulatedDevice): string[] {
+      const seen: string[] = [];
+      const note = (what: string) => (change: AttachmentChange) => seen.push(`${what} ${change.forMs ?? '-'}${change.sleeping ? ' sleeping' : ''}`);
+      device.on('attached', note('attached'));
+      device.on('detached', note('detached'));
+      return seen;
+    }
+
+    it('a command sent while detached ends failed with 32001 (callback too); after attach() the next one is sent', async () => {
+      const device = sim.sim('thermostat');
+      const seen = changes(device);
+      device.detach();
+      assert.equal(device.attached, false);
+      const callbackUrl = `${receiver.url}/status`;
+      const lost = await http.post<IpCommand>(ipUrl(), { Sim: 'thermostat', Payload: 'ping', DevicePort: 6655, CallbackUrl: callbackUrl });
+      assert.equal(lost.status, 201, 'the create itself succeeds: the API only learns at the send step');
+      const failed = await settled(lost.body.sid);
+      assert.deepEqual([failed.status, failed.error_code, failed.error_message], ['failed', 32001, 'Device not attached']);
+      const callback = await receiver.next();
+      assert.deepEqual([callback.params.Status, callback.params.ErrorCode], ['failed', '32001']);
+
+      device.attach();
+      assert.equal(device.attached, true);
+      const next = await http.post<IpCommand>(ipUrl(), { Sim: 'thermostat', Payload: 'ping', DevicePort: 6655 });
+      const sent = await settled(next.body.sid);
+      assert.deepEqual([sent.status, sent.error_code], ['sent', null]);
+      assert.deepEqual(seen, ['detached -', 'attached -']);
+      device.attach();
+      assert.deepEqual(seen, ['detached -', 'attached -'], 'no event when nothing changes');
+    });
+
+    it('a detached Wireless SIM fails its Commands the same way', async () => {
+      sim.sim('meter').detach();
+      const created = await http.post<WirelessCommand>(`${sim.wirelessUrl}/v1/Commands`, { Sim: 'meter', Command: 'x' });
+      for (let i = 0; i < 200 && sim.wirelessCommands()[0].status === 'queued'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      const [command] = sim.wirelessCommands();
+      assert.deepEqual([command.sid, command.status, command.error_code], [created.body.sid, 'failed', 32001]);
+      assert.equal(sim.sim('meter').received.length, 0);
+    });
+
+    it('detachFor(ms) re-attaches after ms, by the simulator’s timers (fake clock)', () => {
+      const device = sim.sim('thermostat');
+      const seen = changes(device);
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        device.detachFor(30_000);
+        assert.equal(device.attached, false);
+        clock.tick(29_999);
+        assert.equal(device.attached, false);
+        clock.tick(1);
+        assert.equal(device.attached, true);
+        // A later call replaces the plan: attach() now cancels a pending re-attach, detach() keeps it off.
+        device.detachFor(1_000);
+        device.detach();
+        clock.tick(5_000);
+        assert.equal(device.attached, false, 'detach() dropped the planned re-attach');
+        assert.throws(() => device.detachFor(-1), /detachFor\(ms\) must be a finite number of ms >= 0/);
+        assert.throws(() => device.detachFor(Number.NaN), RangeError);
+      } finally {
+        clock.restore();
+      }
+      assert.deepEqual(seen, ['detached 30000', 'attached -', 'detached 1000', 'detached -']);
+    });
+
+    it('detachFor(ms) for real: a command in the window fails, one after it is sent', async () => {
+      const device = sim.sim('thermostat');
+      device.detachFor(150);
+      const during = await http.post<IpCommand>(ipUrl(), { Sim: 'thermostat', Payload: 'a', DevicePort: 6655 });
+      assert.equal((await settled(during.body.sid)).status, 'failed');
+      while (!device.attached) await new Promise((resolve) => setTimeout(resolve, 10));
+      const after = await http.post<IpCommand>(ipUrl(), { Sim: 'thermostat', Payload: 'b', DevicePort: 6655 });
+      assert.equal((await settled(after.body.sid)).status, 'sent');
+    });
+
+    it('sleep() starts asleep, then alternates awake/asleep until wake()', () => {
+      const device = sim.sim('thermostat');
+      const seen = changes(device);
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        device.sleep({ asleepMs: 30_000, awakeMs: 10_000 });
+        assert.equal(device.attached, false);
+        assert.deepEqual(device.sleepSchedule, { asleepMs: 30_000, awakeMs: 10_000 });
+        clock.tick(30_000);
+        assert.equal(device.attached, true);
+        clock.tick(9_999);
+        assert.equal(device.attached, true);
+        clock.tick(1);
+        assert.equal(device.attached, false);
+        clock.tick(30_000);
+        assert.equal(device.attached, true);
+        device.wake();
+        assert.equal(device.sleepSchedule, null);
+        clock.tick(1_000_000);
+        assert.equal(device.attached, true, 'wake() ended the schedule');
+        device.sleep({ asleepMs: 500 });
+        assert.deepEqual(device.sleepSchedule, { asleepMs: 500, awakeMs: 500 }, 'awakeMs defaults to asleepMs');
+        clock.tick(500);
+        assert.equal(device.attached, true);
+        assert.throws(() => device.sleep({ asleepMs: 0 }), /sleep\.asleepMs must be a finite number of ms > 0/);
+        assert.throws(() => device.sleep({ asleepMs: 10, awakeMs: Infinity }), /sleep\.awakeMs/);
+        assert.deepEqual(device.sleepSchedule, { asleepMs: 500, awakeMs: 500 }, 'a bad schedule leaves the current one alone');
+      } finally {
+        clock.restore();
+      }
+      assert.deepEqual(seen, [
+        'detached 30000 sleeping',
+        'attached 10000 sleeping',
+        'detached 30000 sleeping',
+        'attached 10000 sleeping',
+        'attached -',
+        'detached 500 sleeping',
+        'attached 500 sleeping',
+      ]);
+    });
+
+    it('the sim option `sleep` starts the schedule; close() ends it', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const sleepy = sim.addSim({ uniqueName: 'sleepy', sleep: { asleepMs: 60_000, awakeMs: 5_000 } });
+        assert.equal(sleepy.attached, false);
+        assert.throws(() => sim.addSim({ uniqueName: 'bad', sleep: { asleepMs: -5 } }), /sleep\.asleepMs/);
+        assert.throws(() => sim.sim('bad'), /no simulated SIM bad/, 'a bad schedule adds no SIM');
+        clock.tick(60_000);
+        assert.equal(sleepy.attached, true);
+        const seen = changes(sleepy);
+        assert.equal(clock.countTimers(), 1, 'the next change is planned');
+        await sim.close();
+        assert.equal(clock.countTimers(), 0, 'close() cleared it');
+        clock.tick(1_000_000);
+        assert.deepEqual(seen, []);
+      } finally {
+        clock.restore();
+      }
+    });
+
+    it('setting `attached` is attach()/detach(), and ends a schedule', () => {
+      const device = sim.sim('thermostat');
+      const seen = changes(device);
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        device.sleep({ asleepMs: 1_000 });
+        device.attached = true;
+        clock.tick(10_000);
+        assert.equal(device.attached, true);
+        device.attached = false;
+        assert.equal(device.attached, false);
+      } finally {
+        clock.restore();
+      }
+      assert.deepEqual(seen, ['detached 1000 sleeping', 'attached -', 'detached -']);
+    });
   });
 });

@@ -3,6 +3,7 @@ import { request } from 'undici';
 import type { IpCommand } from '../../src/api/types';
 import { Simulator } from '../../src/simulator';
 import { SimHttp } from '../support/sim-http';
+import { CallbackReceiver } from '../support/sim-receiver';
 
 describe('simulator faults', () => {
   let sim: Simulator;
@@ -126,5 +127,110 @@ describe('simulator faults', () => {
     while (sim.stats.count('GET', '/supersim/v1/IpCommands') === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await sim.close();
     await assert.rejects(pending, TypeError);
+  });
+
+  describe('hold', () => {
+    async function until(condition: () => boolean, what: string): Promise<void> {
+      for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.ok(condition(), what);
+    }
+
+    it('creates the command and runs its lifecycle (callbacks included) while the answer waits for release()', async () => {
+      await sim.close();
+      const receiver = await CallbackReceiver.start();
+      try {
+        sim = await Simulator.start({ timing: { ipSentMs: 1 }, sims: [{ uniqueName: 'thermostat' }] });
+        http = new SimHttp(sim);
+        sim.faults.add({ target: 'ipCommands', method: 'POST' }, { kind: 'hold' });
+        let answered = false;
+        const answer = http.post<IpCommand>(`${sim.supersimUrl}/v1/IpCommands`, { ...form, CallbackUrl: `${receiver.url}/status` }).finally(() => {
+          answered = true;
+        });
+        await until(() => sim.faults.held === 1, 'the answer is held');
+        const [created] = sim.ipCommands();
+        assert.equal(created.payload, 'x', 'the create happened while its answer is on the wire');
+        const callback = await receiver.next();
+        assert.deepEqual([callback.params.CommandSid, callback.params.Status], [created.sid, 'sent']);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(answered, false, 'still no answer');
+        assert.equal(sim.faults.pending, 0, 'the rule was used up');
+
+        assert.equal(sim.faults.release(), 1);
+        const released = await answer;
+        assert.equal(released.status, 201);
+        assert.equal(released.body.sid, created.sid);
+        assert.equal(released.body.status, 'queued', 'answered as it would have been at the time');
+        assert.equal(sim.faults.held, 0);
+        assert.equal(sim.createdCount('ip'), 1, 'created once');
+      } finally {
+        await receiver.close();
+      }
+    });
+
+    it('release(n) answers the oldest first; a client that goes away is no longer held', async () => {
+      sim.faults.add({ target: 'ipCommands', method: 'POST', times: 3 }, { kind: 'hold' });
+      const first = http.post<IpCommand>(createUrl, { ...form, Payload: 'first' });
+      await until(() => sim.faults.held === 1, 'first held');
+      const second = http.post<IpCommand>(createUrl, { ...form, Payload: 'second' });
+      await until(() => sim.faults.held === 2, 'second held');
+      const abort = new AbortController();
+      const gone = http.raw('POST', createUrl, {
+        body: 'Sim=thermostat&Payload=gone&DevicePort=1',
+        headers: { authorization: await http.authorization(), 'content-type': 'application/x-www-form-urlencoded' },
+        signal: abort.signal,
+      });
+      await until(() => sim.faults.held === 3, 'third held');
+      abort.abort();
+      await assert.rejects(gone, /abort/i);
+      await until(() => sim.faults.held === 2, 'the aborted one was forgotten');
+      assert.deepEqual(sim.ipCommands().map((c) => c.payload), ['first', 'second', 'gone'], 'all three were created');
+
+      assert.equal(sim.faults.release(1), 1);
+      assert.equal((await first).body.payload, 'first');
+      assert.equal(sim.faults.held, 1);
+      assert.equal(sim.faults.release(5), 1);
+      assert.equal((await second).body.payload, 'second');
+      assert.equal(sim.faults.release(), 0);
+      assert.throws(() => sim.faults.release(-1), RangeError);
+    });
+
+    it('close() destroys a held answer’s socket', async () => {
+      sim.faults.add({ target: 'ipCommands' }, { kind: 'hold' });
+      const held = http.post(createUrl, form);
+      await until(() => sim.faults.held === 1, 'held');
+      const started = Date.now();
+      await sim.close();
+      assert.ok(Date.now() - started < 500);
+      await assert.rejects(held, TypeError);
+      assert.equal(sim.faults.held, 0);
+      assert.equal(sim.faults.release(), 0, 'nothing left to answer');
+    });
+
+    it('hang differs from hold: never answered, not counted in held, and release() does not answer it', async () => {
+      sim.faults.add({ target: 'ipCommands' }, { kind: 'hang' });
+      let answered = false;
+      const hung = http.post(createUrl, form).then(
+        () => (answered = true),
+        () => undefined,
+      );
+      await until(() => sim.ipCommands().length === 1, 'the hung create was acted on');
+      assert.equal(sim.faults.held, 0);
+      assert.equal(sim.faults.release(), 0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(answered, false);
+      await sim.close();
+      await hung;
+    });
+  });
+
+  it('leaves the /simulator control routes alone: no faults, no stats', async () => {
+    sim.faults.add({ target: 'any', times: Infinity }, { kind: 'status', status: 500 });
+    const requestsBefore = sim.stats.requests;
+    const answer = await fetch(`${sim.controlUrl}/sims/thermostat/detach`, { method: 'POST' });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { sim: 'thermostat', sid: sim.sim('thermostat').sid, attached: false });
+    assert.equal(sim.stats.requests, requestsBefore);
+    assert.equal(sim.faults.pending, 1);
+    assert.equal((await http.get(createUrl)).status, 500, 'the API is still faulted');
   });
 });
