@@ -117,7 +117,10 @@ export class FollowUps {
       storeFailed: (error) => {
         if (this.#storeWarned) return;
         this.#storeWarned = true;
-        node.warn(RED._(`${type}.errors.store-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
+        node.warn(RED._(`${type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
+      },
+      lookupFailed: (job, error) => {
+        node.warn(RED._(`${type}.errors.lookup-failed`, { sim: job.record.sim, attempt: job.record.attempt, message: error instanceof Error ? error.message : String(error) }));
       },
     };
     this.pending = new PendingCommands({

@@ -48,6 +48,8 @@ export interface PendingEvents {
   changed(): void;
   /** A durable write failed; the change is kept and written again with the next one. */
   storeFailed(error: unknown): void;
+  /** After a restart, looking up whether an attempt was created failed; it is looked up again later. */
+  lookupFailed(job: PendingJob, error: unknown): void;
 }
 
 export interface PendingCommandsOptions {
@@ -430,7 +432,7 @@ export class PendingCommands {
     } catch (error) {
       if (job.ended || isStopping(error)) return;
       // Creating now could make a second command: look again later, never create blind.
-      this.#options.events.storeFailed(error);
+      this.#options.events.lookupFailed(job, error);
       job.timer = setTimeout(() => void this.#reconcile(job), this.#options.reconcileRetryMs ?? 30_000);
       return;
     }

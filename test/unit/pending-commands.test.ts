@@ -92,6 +92,7 @@ class Harness {
         failed: (_job, error) => this.failures.push(error),
         changed: () => undefined,
         storeFailed: () => undefined,
+        lookupFailed: () => undefined,
       },
       ...overrides,
     });
