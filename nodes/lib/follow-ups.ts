@@ -143,7 +143,7 @@ export class FollowUps {
       answers: account.answers,
       answerSource: () => account.answerSource(),
       backoffMs: (failed) => scaledRetryDelay(failed, RED.settings.supersim),
-      describe: (code: ReachErrorCode | ReachRefusalCode, values) => RED._(`${type}.errors.${code}`, values),
+      describe: (code: ReachErrorCode | ReachRefusalCode, values) => RED._(`${type}.errors.${code}`, { file: this.#fileText(), ...values }),
       events,
       cloneMessage: (msg) => RED.util.cloneMessage(msg),
       maxWaiting: MAX_WAITING_PER_NODE,
