@@ -202,7 +202,8 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
       this.#timer = undefined;
       void this.#startWrite();
     }, wait);
-    this.#timer.unref();
+    // A write keeps the process alive (a script awaiting a put gets its answer); a retry after failures does not.
+    if (this.#failures > 0) this.#timer.unref();
   }
 
   #cancelTimer(): void {
