@@ -50,15 +50,11 @@ interface Batch {
 }
 
 function newBatch(): Batch {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((ok, fail) => {
-    resolve = ok;
-    reject = fail;
-  });
+  const batch = {} as Batch;
+  batch.promise = new Promise<void>((resolve, reject) => Object.assign(batch, { resolve, reject }));
   // Callers that ignore a put's promise must not crash Node-RED with an unhandled rejection: onWriteError reports it.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  batch.promise.catch(() => undefined);
+  return batch;
 }
 
 function asError(err: unknown): Error {
@@ -92,6 +88,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
   #lastStartedAt = Number.NEGATIVE_INFINITY;
   #failures = 0;
   #closed = false;
+  #destroyed = false;
 
   private constructor(options: PendingStoreOptions<R>, records: R[]) {
     this.#file = options.file;
@@ -155,7 +152,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
   async flush(): Promise<void> {
     // A loop: another flush may have started a write while this one waited.
     while (this.#current !== undefined) await this.#current;
-    if (!this.#dirty) return;
+    if (!this.#dirty || this.#destroyed) return;
     this.#cancelTimer();
     const failure = await this.#startWrite();
     if (failure !== undefined) throw failure;
@@ -163,20 +160,18 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
 
   /** Flushes, then refuses further changes (their promises reject). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.flush();
-    } finally {
-      this.#closed = true;
-      this.#cancelTimer();
-    }
+    // Closed first: a put arriving while the last write runs is refused, never left waiting forever.
+    this.#closed = true;
+    this.#cancelTimer();
+    await this.flush();
   }
 
   /** Stops and removes the file (the node was deleted): its pending records are dropped. */
   async destroy(): Promise<void> {
     this.#closed = true;
+    this.#destroyed = true;
     this.#cancelTimer();
-    if (this.#current !== undefined) await this.#current;
+    while (this.#current !== undefined) await this.#current;
     this.#batch?.reject(new Error('The pending store was removed: the node was deleted'));
     this.#batch = undefined;
     this.#dirty = false;
@@ -243,18 +238,14 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
       batch?.resolve();
     } else {
       batch?.reject(failure);
-      this.#reportWriteError(failure);
+      try {
+        this.#onWriteError?.(failure);
+      } catch {
+        // A failing reporter must not stop the store from retrying.
+      }
     }
     this.#schedule();
     return failure;
-  }
-
-  #reportWriteError(err: Error): void {
-    try {
-      this.#onWriteError?.(err);
-    } catch {
-      // A failing reporter must not stop the store from retrying.
-    }
   }
 }
 

@@ -239,6 +239,20 @@ describe('PendingStore: the durable record of pending attempts', function () {
     await assert.rejects(second.store.put(attemptOf('d')));
   });
 
+  it('close while a write runs: a change made before it is saved, one made during it is refused, none waits forever', async function () {
+    const { store } = await open({ minIntervalMs: 0 });
+    for (let i = 0; i < 2000; i++) void store.put(attemptOf(`a${i}`));
+    await sleep(0); // that write has started
+    const before = store.put(attemptOf('before-close'));
+    const closing = store.close();
+    await assert.rejects(store.put(attemptOf('during-close')), /closed/);
+    await closing;
+    await before;
+    const ids = new Set((await readStored(file)).records.map((r) => r.id));
+    assert.equal(ids.size, 2001);
+    assert.ok(ids.has('before-close') && !ids.has('during-close'));
+  });
+
   it('destroy while changes wait: they are dropped, their promises reject, and no write recreates the file', async function () {
     const { store } = await open({ minIntervalMs: 200 });
     await store.put(attemptOf('a'));
