@@ -57,9 +57,7 @@ function newBatch(): Batch {
   return batch;
 }
 
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * The durable record of one node's pending attempts: a small JSON file written atomically (temp file, fsync,
@@ -69,11 +67,6 @@ function asError(err: unknown): Error {
  * mutating one it has put (a write serialises whatever the object holds at that moment).
  */
 export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R> {
-  /** Writes that completed. */
-  writes = 0;
-  /** How long the last write took (ms). */
-  lastWriteMs = 0;
-
   readonly #file: string;
   readonly #temp: string;
   readonly #maxRecords: number;
@@ -89,6 +82,8 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
   #failures = 0;
   #closed = false;
   #destroyed = false;
+  #writes = 0;
+  #lastWriteMs = 0;
 
   private constructor(options: PendingStoreOptions<R>, records: R[]) {
     this.#file = options.file;
@@ -117,6 +112,14 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
 
   get size(): number {
     return this.#records.size;
+  }
+
+  /** Writes that completed, and how long the last one took (ms). */
+  get writes(): number {
+    return this.#writes;
+  }
+  get lastWriteMs(): number {
+    return this.#lastWriteMs;
   }
 
   has(id: string): boolean {
@@ -190,7 +193,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
   #schedule(): void {
     if (this.#closed || !this.#dirty || this.#current !== undefined || this.#timer !== undefined) return;
     const failureBackoff = this.#failures === 0 ? 0 : Math.min(MAX_FAILURE_BACKOFF_MS, 1_000 * 2 ** Math.min(this.#failures - 1, 16));
-    const interval = Math.max(this.#minIntervalMs, WRITE_DURATION_FACTOR * this.lastWriteMs, failureBackoff);
+    const interval = Math.max(this.#minIntervalMs, WRITE_DURATION_FACTOR * this.#lastWriteMs, failureBackoff);
     const wait = Math.max(0, this.#lastStartedAt + interval - Date.now());
     // Even with no wait, a timer lets a synchronous burst of changes finish first and share the write.
     this.#timer = setTimeout(() => {
@@ -224,7 +227,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
     let failure: Error | undefined;
     try {
       await writeAtomically(this.#file, this.#temp, snapshot);
-      this.writes++;
+      this.#writes++;
       this.#failures = 0;
     } catch (err) {
       failure = asError(err);
@@ -232,7 +235,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
       this.#dirty = true;
       this.#failures++;
     }
-    this.lastWriteMs = Date.now() - startedAt;
+    this.#lastWriteMs = Date.now() - startedAt;
     this.#current = undefined;
     if (failure === undefined) {
       batch?.resolve();
@@ -249,9 +252,7 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
   }
 }
 
-function temporaryFileOf(file: string): string {
-  return `${file}.tmp`;
-}
+const temporaryFileOf = (file: string): string => `${file}.tmp`;
 
 type Loaded<R> = { records: R[] } | { unusable: string };
 
