@@ -5,3 +5,8 @@ export { ReachError, ReachRefusal, durationText } from './errors';
 export type { DescribeReach, ReachErrorCode, ReachRefusalCode } from './errors';
 export { MAX_STORED_MESSAGE_CHARS, deserialiseMessage, serialiseMessage } from './messages';
 export { MemoryPendingStore } from './memory-store';
+export { PENDING_FORMAT, PENDING_VERSION, PendingStore, PendingStoreFullError } from './pending-store';
+export type { OpenedPendingStore, PendingStoreOptions } from './pending-store';
+export { RETRY_BASE_MS, RETRY_MAX_MS, retryDelayMs } from './backoff';
+export { RECONCILE_SKEW_MS, findAdoptable, matchesRequest } from './reconcile';
+export type { FindAdoptableOptions } from './reconcile';

@@ -205,7 +205,8 @@ export class PendingCommands {
     }
     this.#adopt(job, created.resource);
     record.announced = true;
-    await this.#save(job, true);
+    // Written even when the node is stopping meanwhile: else a restart would announce it a second time.
+    if (durable) await this.#options.store.put(record).catch((error: unknown) => this.#options.events.storeFailed(error));
     return { resource: created.resource, follow: () => this.#follow(job, created.mode) };
   }
 
@@ -330,7 +331,7 @@ export class PendingCommands {
       this.#onGoal(job);
       return;
     }
-    this.#save(job, false);
+    this.#save(job);
   }
 
   /** The attempt reached its goal (sent, or delivered where a receipt comes). */
@@ -372,7 +373,7 @@ export class PendingCommands {
     this.#setBackoff(job, true);
     record.stage = 'backoff';
     record.nextAttemptAt = at;
-    this.#save(job, false);
+    this.#save(job);
     job.timer = setTimeout(() => {
       job.timer = undefined;
       void this.#nextAttempt(job);
@@ -418,7 +419,7 @@ export class PendingCommands {
     if (job.ended) return;
     this.#adopt(job, created.resource);
     this.#announce(job, created.resource);
-    this.#save(job, false);
+    this.#save(job);
     this.#follow(job, created.mode);
   }
 
@@ -440,13 +441,13 @@ export class PendingCommands {
     if (found !== undefined) {
       this.#adopt(job, found);
       this.#announce(job, found);
-      this.#save(job, false);
+      this.#save(job);
       this.#follow(job, 'poll');
       return;
     }
     if (this.#now() >= record.deadline) return this.#giveUp(job);
     record.attemptStartedAt = this.#now();
-    this.#save(job, false);
+    this.#save(job);
     await this.#create(job);
   }
 
@@ -462,7 +463,7 @@ export class PendingCommands {
     if (job.durable) {
       record.stage = 'answer';
       record.answerDeadline ??= this.#now() + timeoutMs;
-      this.#save(job, false);
+      this.#save(job);
     }
     if (timeoutMs <= 0 || record.simSid === undefined) {
       this.#fail(job, 'no-answer', { seconds: Math.round((record.answerTimeoutMs ?? 0) / 1000) });
@@ -558,10 +559,12 @@ export class PendingCommands {
     return this.#options.cloneMessage?.(msg) ?? deserialiseMessage(serialiseMessage(msg).text);
   }
 
-  /** Durable jobs write each change; `wait` is only for the first attempt, before output 1. */
-  #save(job: Job, wait: boolean): Promise<void> | void {
+  /**
+   * Durable jobs write each change. The record is changed in place and put again: the store writes
+   * what a record holds when the write runs, so the latest state is what reaches the disk.
+   */
+  #save(job: Job): void {
     if (!job.durable || job.ended) return;
-    const written = this.#options.store.put(job.record).catch((error: unknown) => this.#options.events.storeFailed(error));
-    return wait ? written : undefined;
+    this.#options.store.put(job.record).catch((error: unknown) => this.#options.events.storeFailed(error));
   }
 }
