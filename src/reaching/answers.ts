@@ -97,7 +97,7 @@ export class AnswerDesk implements AnswerDeskLike {
     this.#earlyTtlMs = atLeast('earlyTtlMs', options.earlyTtlMs ?? 30_000, 0);
     this.#maxEarly = atLeast('maxEarly', options.maxEarly ?? 1000, 0);
     this.#maxWaiting = atLeast('maxWaiting', options.maxWaiting ?? 100_000, 1);
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
     this.#onPollError = options.onPollError;
   }
 
