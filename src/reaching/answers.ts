@@ -28,7 +28,7 @@ export class AnswerDeskFullError extends Error {
 }
 
 /** Answers handed out, remembered so that a callback and a poll bringing the same one hand it once. */
-const HANDED_MEMORY = 10_000;
+export const HANDED_MEMORY = 10_000;
 /** The longest delay setTimeout honours; a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -4,7 +4,7 @@ import type { SinonFakeTimers } from 'sinon';
 import { ApiError } from '../../src/api';
 import type { CommandEvent } from '../../src/callbacks';
 import type { CommandKind } from '../../src/shared';
-import { AnswerDesk, AnswerDeskFullError } from '../../src/reaching/answers';
+import { AnswerDesk, AnswerDeskFullError, HANDED_MEMORY } from '../../src/reaching/answers';
 import type { AnswerDeskOptions } from '../../src/reaching/answers';
 import type { AnswerListCommands } from '../../src/reaching/answer-poll';
 import type { AnswerWaitOptions, CommandResource } from '../../src/reaching';
@@ -192,6 +192,20 @@ describe('answer desk', function () {
       clock.tick(5000);
       assert.deepEqual(wait({ sentAt: T0 }).answers, [], 'expired');
       assert.equal(desk.early, 0);
+    });
+
+    it('remembers the answers it handed out, the latest HANDED_MEMORY of them', function () {
+      const handed: CommandEvent[] = [];
+      for (let i = 0; i <= HANDED_MEMORY; i++) {
+        wait();
+        const event = eventFrom(SIM_A);
+        desk.offer(event);
+        handed.push(event);
+      }
+      wait();
+      wait();
+      assert.equal(desk.offer(handed[HANDED_MEMORY]), false, 'the latest one is still known');
+      assert.equal(desk.offer(handed[0]), true, 'the oldest one is forgotten');
     });
 
     it('stays bounded with a flood of answers nobody waits for', function () {
