@@ -110,6 +110,8 @@ export default function register(RED: NodeAPI): void {
       const sim = simLabelOf(event) ?? '?';
       const time = timeOfDay(new Date());
       node.send(outputsOf(routed));
+      // Offered after command-in's own output was sent, so that output goes out first.
+      if (event.direction === 'from_sim') account.answers.offer(event);
       shown.show(() =>
         routed.output === 0
           ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
@@ -135,6 +137,7 @@ export default function register(RED: NodeAPI): void {
       return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
     }
     node.status({});
+    const releaseFeeder = account.addAnswerFeeder();
     const verifies = account.provider === 'twilio' || Boolean(accountNode.credentials?.webhookSecret?.trim());
     if (!verifies) {
       node.warn(RED._('supersim-command-in.errors.unverified', { path: webhookServerPath(httpNodeRoot, path) }));
@@ -145,6 +148,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (removed, done) => {
       release?.();
+      releaseFeeder();
       // A redeploy keeps the memory of callbacks already emitted; only a node deleted for good forgets.
       if (removed) shelf.drop(node.id);
       shown.close();

@@ -4,6 +4,12 @@ import { CallbackReceiver, receive } from '../callbacks';
 import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
 import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared';
 import { CallbackHub } from '../tracking';
+import type { CommandKind } from '../shared';
+// Through the area's index once it exports the desk (the lead adds reaching's exports).
+import { AnswerDesk } from '../reaching/answers';
+import type { AnswerDeskOptions } from '../reaching/answers';
+import type { AnswerListCommands } from '../reaching/answer-poll';
+import type { AnswerSource, CommandResource } from '../reaching';
 
 export interface AccountSettings {
   provider?: string;
@@ -93,6 +99,30 @@ export function normaliseCallbackBaseUrl(value: string | undefined): string | un
   return trimTrailing(text, '/');
 }
 
+/** What the account node may add to an account: where poll failures go, and the desk's tuning (tests). */
+export interface AccountHooks {
+  onAnswerPollError?: (error: Error, simSid: string) => void;
+  answers?: Omit<AnswerDeskOptions, 'list' | 'onPollError'>;
+}
+
+/**
+ * Lists a SIM's commands of one API with the account's client. The client's lists take no signal;
+ * an aborted poll stops reading at the next command instead, and a request on the wire ends with the
+ * client's timeouts or its close().
+ */
+export function answerListOf(client: () => SuperSimClient): AnswerListCommands {
+  return async function* list(kind: CommandKind, filter): AsyncIterable<CommandResource> {
+    const { signal, ...query } = filter;
+    if (signal?.aborted) return;
+    const listed: AsyncIterable<object> =
+      kind === 'ip' ? client().listIpCommands(query) : kind === 'sms' ? client().listSmsCommands(query) : client().listWirelessCommands(query);
+    for await (const resource of listed) {
+      if (signal?.aborted) return;
+      yield resource as CommandResource;
+    }
+  };
+}
+
 /**
  * What one account node owns: the API client shared by every node that uses the account, and the
  * route through which the provider reports the status of commands this account's nodes track.
@@ -106,11 +136,14 @@ export class Account {
   /** Why the account cannot be used (missing credentials, a bad URL); undefined when it can. */
   readonly configError: string | undefined;
   readonly hub = new CallbackHub<CommandEvent>();
+  /** Commands waiting for their device's answer; command-in and polls feed it. */
+  readonly answers: AnswerDesk;
+  #answerFeeders = 0;
   readonly #client: SuperSimClient | undefined;
   readonly #receiver: CallbackReceiver | undefined;
   readonly #receiverOptions: ReceiverOptions;
 
-  constructor(id: string, settings: AccountSettings, credentials: AccountCredentials, tuning: AccountTuning = {}) {
+  constructor(id: string, settings: AccountSettings, credentials: AccountCredentials, tuning: AccountTuning = {}, hooks: AccountHooks = {}) {
     this.id = id;
     const options = { ...clientOptionsOf(settings, credentials), ...definedOnly(tuning) };
     this.provider = options.provider;
@@ -134,6 +167,29 @@ export class Account {
       publicBaseUrl: callbackBaseUrl,
     };
     if (client && callbackBaseUrl) this.#receiver = new CallbackReceiver(this.#receiverOptions);
+    this.answers = new AnswerDesk({ ...hooks.answers, list: answerListOf(() => this.client), onPollError: hooks.onAnswerPollError });
+  }
+
+  /**
+   * A command-in node on this account says it hands the desk what devices send; the returned
+   * function (call it on close) takes that back.
+   */
+  addAnswerFeeder(): () => void {
+    this.#answerFeeders++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#answerFeeders--;
+    };
+  }
+
+  /**
+   * How a command sent now gets its answer: from a command-in node, when the Fleet's callbacks can
+   * reach this Node-RED (a Public URL) and one is deployed on this account; else by polling.
+   */
+  answerSource(): AnswerSource {
+    return this.receivesCallbacks && this.#answerFeeders > 0 ? 'callback' : 'poll';
   }
 
   /**
@@ -184,6 +240,7 @@ export class Account {
 
   async close(): Promise<void> {
     this.hub.clear();
+    this.answers.close();
     await this.#client?.close();
   }
 }

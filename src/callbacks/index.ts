@@ -6,3 +6,4 @@ export * from './event';
 export * from './verify';
 export * from './idempotency';
 export * from './receiver';
+export * from './resource-event';
