@@ -10,3 +10,7 @@ export type { OpenedPendingStore, PendingStoreOptions } from './pending-store';
 export { RETRY_BASE_MS, RETRY_MAX_MS, retryDelayMs } from './backoff';
 export { RECONCILE_SKEW_MS, findAdoptable, matchesRequest } from './reconcile';
 export type { FindAdoptableOptions } from './reconcile';
+export { AnswerDesk, AnswerDeskFullError, HANDED_MEMORY } from './answers';
+export type { AnswerDeskOptions } from './answers';
+export { ANSWER_PAGE_SIZE, AnswerPoll } from './answer-poll';
+export type { AnswerListCommands, AnswerPollHost, AnswerPollTiming, PolledAnswer } from './answer-poll';

@@ -471,28 +471,38 @@ export class PendingCommands {
     }
     this.#answering++;
     let waiting = true;
-    const stop = this.#options.answers.wait({
-      kind: record.kind,
-      simSid: record.simSid,
-      createdAt: record.createdAt ?? record.attemptStartedAt,
-      sentAt: record.attemptStartedAt,
-      timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
-      source,
-      onAnswer: (answer) => {
-        if (!waiting || job.ended) return;
-        waiting = false;
-        this.#answering--;
-        job.stopWaiting = undefined;
-        void this.#answered(job, answer);
-      },
-      onTimeout: () => {
-        if (!waiting || job.ended) return;
-        waiting = false;
-        this.#answering--;
-        job.stopWaiting = undefined;
-        this.#fail(job, 'no-answer', { seconds: Math.round((record.answerTimeoutMs ?? 0) / 1000) });
-      },
-    });
+    let stop: () => void;
+    try {
+      stop = this.#options.answers.wait({
+        kind: record.kind,
+        simSid: record.simSid,
+        createdAt: record.createdAt ?? record.attemptStartedAt,
+        sentAt: record.attemptStartedAt,
+        timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS),
+        source,
+        onAnswer: (answer) => {
+          if (!waiting || job.ended) return;
+          waiting = false;
+          this.#answering--;
+          job.stopWaiting = undefined;
+          void this.#answered(job, answer);
+        },
+        onTimeout: () => {
+          if (!waiting || job.ended) return;
+          waiting = false;
+          this.#answering--;
+          job.stopWaiting = undefined;
+          this.#fail(job, 'no-answer', { seconds: Math.round((record.answerTimeoutMs ?? 0) / 1000) });
+        },
+      });
+    } catch (error) {
+      // The account's desk is full (commands of every node on it): no answer can be awaited.
+      this.#answering--;
+      this.#fail(job, 'no-answer', { seconds: Math.round((record.answerTimeoutMs ?? 0) / 1000) }, error);
+      return;
+    }
+    // An answer that came already is handed over inside wait(): the job may be over by now.
+    if (!waiting) return;
     job.stopWaiting = () => {
       if (waiting) {
         waiting = false;
