@@ -16,7 +16,9 @@ export default function register(RED: NodeAPI): void {
 
   function SupersimAccountNode(this: AccountNode, config: NodeDefinition & AccountSettings): void {
     RED.nodes.createNode(this, config);
-    const account = new Account(this.id, config, this.credentials ?? {}, tuningOf(RED.settings.supersim));
+    const account = new Account(this.id, config, this.credentials ?? {}, tuningOf(RED.settings.supersim), {
+      onAnswerPollError: (error, sim) => this.warn(RED._('supersim-account.errors.answer-poll-failed', { sim, message: error.message })),
+    });
     this.account = account;
     if (account.configError) this.warn(RED._('supersim-account.errors.config', { message: account.configError }));
 

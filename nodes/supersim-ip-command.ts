@@ -1,4 +1,4 @@
-import { buildIpCommandRequest, withTrackingCallback } from '../src/sending';
+import { buildIpCommandRequest } from '../src/sending';
 import type { IpCommandSettings } from '../src/sending';
 import { setUpSendNode } from './lib/send-node';
 import type { SendNodeConfig } from './lib/send-node';
@@ -8,13 +8,8 @@ export default function register(RED: NodeAPI): void {
   function SupersimIpCommandNode(this: Node, config: SendNodeConfig & IpCommandSettings): void {
     RED.nodes.createNode(this, config);
     setUpSendNode(RED, this, config, (msg) => {
-      const params = buildIpCommandRequest(config, msg);
-      return {
-        kind: 'ip',
-        userCallbackUrl: params.callbackUrl,
-        sim: params.sim,
-        send: (client, trackingCallbackUrl, signal) => client.createIpCommand(withTrackingCallback(params, trackingCallbackUrl), { signal }),
-      };
+      const request = buildIpCommandRequest(config, msg);
+      return { kind: 'ip', request, sim: request.sim };
     });
   }
 

@@ -1,30 +1,36 @@
 import { setMaxListeners } from 'node:events';
 import { ApiError } from '../../src/api';
-import type { IpCommand, SmsCommand, SuperSimClient, WirelessCommand } from '../../src/api';
+import type { SuperSimClient } from '../../src/api';
 import { CommandValidationError, fieldLabel, isCommandStatus } from '../../src/commands';
+import { ReachRefusal } from '../../src/reaching';
+import type { CommandResource } from '../../src/reaching';
+import { createCommand } from '../../src/sending';
+import type { CreateRequest } from '../../src/sending';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
+import { FollowUps, hasPendingFile } from './follow-ups';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './red';
 import { ThrottledStatus } from './status';
 import { timeOfDay } from './time-of-day';
 
-/** What a send node does with one message, once checked: the request, and how to send it. */
+/** What a send node does with one message, once checked: the request, and what kind of command it creates. */
 export interface PreparedSend {
   kind: TrackedKind;
-  /** The CallbackUrl the user set (node or msg); tracking then polls instead of taking over the URL. */
-  userCallbackUrl: string | undefined;
+  /** The checked create parameters, as the user asked (a CallbackUrl of theirs included). */
+  request: CreateRequest;
   deliveryReceipt?: boolean;
   /** The SIM as the user gave it (unique name or SID): the outputs' msg.topic when the message has none. */
   sim?: string;
-  /** Sends it, with the tracking callback URL when the node uses one. */
-  send(client: SuperSimClient, trackingCallbackUrl: string | undefined, signal: AbortSignal): Promise<IpCommand | SmsCommand | WirelessCommand>;
 }
 
 export interface SendNodeConfig extends NodeDefinition {
   account?: string;
   track?: boolean | string;
   trackTimeout?: number | string;
+  waitAnswer?: boolean | string;
+  answerTimeout?: number | string;
+  retryFor?: number | string;
 }
 
 export const MAX_TRACKED_PER_NODE = 1000;
@@ -71,35 +77,66 @@ export function setUpSendNode(
 ): void {
   const type = node.type;
   const accountNode = (config.account ? RED.nodes.getNode(config.account) : null) as AccountNode | null;
+  const usable = accountNode !== null && !accountNode.account.configError;
   const track = config.track === true || config.track === 'true';
   const trackTimeoutMs = Math.max(1, Number(config.trackTimeout) || 300) * 1000;
+  const waitAnswer = config.waitAnswer === true || config.waitAnswer === 'true';
+  const answerTimeoutMs = Math.max(1, Number(config.answerTimeout) || 60) * 1000;
+  const retryForMs = Math.max(0, Math.floor(Number(config.retryFor) || 0)) * 1000;
   const stopping = new AbortController();
   // Every queued message listens for the stop: thousands of listeners are expected, not a leak.
   setMaxListeners(0, stopping.signal);
   const inFlight = new Set<Promise<void>>();
   let tracker: DeliveryTracker | undefined;
+  let followUps: FollowUps | undefined;
   const status = new ThrottledStatus(node);
 
   if (!accountNode) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.no-account`) });
   else if (accountNode.account.configError) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.account-error`) });
 
-  if (accountNode && !accountNode.account.configError && track) {
+  // While any message is on its way the node says so; once idle it shows the last one's outcome.
+  // Outcomes are kept as functions: the text (i18n, time of day) is built only for what is shown.
+  let lastOutcome: () => NodeStatus = () => ({});
+  const current = (): NodeStatus => {
+    if (inFlight.size > 0) return { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) };
+    const shown = lastOutcome();
+    const counts = followUps?.pending.counts;
+    const parts: string[] = [];
+    if (counts && counts.waiting > 0) parts.push(RED._(`${type}.status.waiting`, { count: counts.waiting }));
+    if (counts && counts.retrying > 0) parts.push(RED._(`${type}.status.retrying`, { count: counts.retrying }));
+    if (parts.length === 0) return shown;
+    const text = shown.text ? `${String(shown.text)} · ${parts.join(', ')}` : parts.join(', ');
+    return { fill: shown.fill ?? 'blue', shape: shown.shape ?? 'ring', text };
+  };
+  const showOutcome = (outcome: () => NodeStatus): void => {
+    lastOutcome = outcome;
+    status.show(current);
+  };
+
+  if (usable && track) {
     tracker = new DeliveryTracker({
       hub: accountNode.account.hub,
       maxTracked: MAX_TRACKED_PER_NODE,
       fetch: clientFetcher(accountNode.account.client, stopping.signal),
     });
   }
-
-  // While any message is on its way the node says so; once idle it shows the last one's outcome.
-  // Outcomes are kept as functions: the text (i18n, time of day) is built only for what is shown.
-  let lastOutcome: () => NodeStatus = () => ({});
-  const current = (): NodeStatus =>
-    inFlight.size > 0 ? { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) } : lastOutcome();
-  const showOutcome = (outcome: () => NodeStatus): void => {
-    lastOutcome = outcome;
-    status.show(current);
-  };
+  const followingUp = waitAnswer || retryForMs > 0;
+  if (usable && (followingUp || hasPendingFile(RED, node.id))) {
+    followUps = new FollowUps({
+      RED,
+      node,
+      account: accountNode.account,
+      trackingCallbackUrl: () => accountNode.trackingCallbackUrl(),
+      track,
+      durable: retryForMs > 0 || hasPendingFile(RED, node.id),
+      changed: () => status.show(current),
+      outcome: (kind, code) => {
+        const at = new Date();
+        if (kind === 'answered') showOutcome(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.answered`, { time: timeOfDay(at) }) }));
+        else showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: RED._(`${type}.status.reason-${code}`) }) }));
+      },
+    });
+  }
 
   /** What the node shows for a command's latest known state: created, a status and when, or why it failed. */
   const outcomeOf = (resource: unknown, at: Date): NodeStatus => {
@@ -113,25 +150,52 @@ export function setUpSendNode(
     return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: state.status, time }) };
   };
 
+  /** Sends one checked message through the follow-up engine: recorded first when kept trying. */
+  async function sendFollowedUp(
+    prepared: PreparedSend,
+    msg: NodeMessage,
+  ): Promise<{ resource: CommandResource; follow: () => void }> {
+    const engine = followUps as FollowUps;
+    await engine.ready;
+    return engine.pending.send({
+      kind: prepared.kind,
+      sim: prepared.sim ?? '?',
+      request: prepared.request as unknown as Record<string, unknown>,
+      deliveryReceipt: prepared.deliveryReceipt,
+      message: RED.util.cloneMessage(msg) as Record<string, unknown>,
+      retryForMs,
+      answerTimeoutMs: waitAnswer ? answerTimeoutMs : undefined,
+      reportStatus: track || retryForMs > 0,
+      followMs: trackTimeoutMs,
+    });
+  }
+
   /** Resolves once the message is done; it rejects only for a failure after done(), never to be reported as the message's. */
   async function handle(msg: NodeMessage, send: SendFunction, done: DoneFunction): Promise<void> {
     let prepared: PreparedSend;
-    let resource: IpCommand | SmsCommand | WirelessCommand;
+    let resource: CommandResource;
     let trackingTemplate: NodeMessage | undefined;
-    let mode: 'callback' | 'poll';
+    let mode: 'callback' | 'poll' = 'poll';
+    let follow: (() => void) | undefined;
     try {
       if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
-      const client = accountNode.account.client;
+      const client: SuperSimClient = accountNode.account.client;
       prepared = prepare(msg);
       // The collapsed Debug line shows the topic: whose command it is, unless the flow chose a topic.
       if (!hasTopic(msg) && prepared.sim !== undefined) msg.topic = prepared.sim;
-      trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
-      mode = prepared.userCallbackUrl === undefined && accountNode.trackingCallbackUrl() !== undefined ? 'callback' : 'poll';
-      const trackingUrl = tracker && mode === 'callback' ? accountNode.trackingCallbackUrl() : undefined;
-      resource = await prepared.send(client, trackingUrl, stopping.signal);
+      if (followingUp && followUps) {
+        ({ resource, follow } = await sendFollowedUp(prepared, msg));
+      } else {
+        trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
+        const userCallbackUrl = (prepared.request as { callbackUrl?: string }).callbackUrl;
+        mode = userCallbackUrl === undefined && accountNode.trackingCallbackUrl() !== undefined ? 'callback' : 'poll';
+        const trackingUrl = tracker && mode === 'callback' ? accountNode.trackingCallbackUrl() : undefined;
+        resource = (await createCommand(client, prepared.kind, prepared.request, trackingUrl, stopping.signal)) as unknown as CommandResource;
+      }
     } catch (err) {
       const error = asError(err);
-      showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: shortReason(error) }) }));
+      const reason = error instanceof ReachRefusal ? RED._(`${type}.status.reason-${error.code}`) : shortReason(error);
+      showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason }) }));
       done(error);
       return;
     }
@@ -145,6 +209,10 @@ export function setUpSendNode(
       const at = new Date();
       showOutcome(() => outcomeOf(resource, at));
       done();
+    }
+    if (follow) {
+      follow();
+      return;
     }
 
     if (tracker && trackingTemplate) {
@@ -189,13 +257,17 @@ export function setUpSendNode(
     status.show(current);
   });
 
-  node.on('close', (_removed, done) => {
+  node.on('close', (removed, done) => {
     // Messages still queued are given up (never sent); those on the wire finish and report.
     stopping.abort();
     tracker?.close();
-    Promise.allSettled([...inFlight]).then(() => {
-      status.close();
-      done();
-    });
+    const settled = Promise.allSettled([...inFlight]);
+    const closing = followUps ? followUps.close(removed === true, settled) : settled;
+    closing
+      .catch((err: unknown) => node.warn(RED._(`${type}.errors.after-send`, { message: asError(err).message })))
+      .then(() => {
+        status.close();
+        done();
+      });
   });
 }

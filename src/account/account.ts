@@ -5,11 +5,8 @@ import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } f
 import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared';
 import { CallbackHub } from '../tracking';
 import type { CommandKind } from '../shared';
-// Through the area's index once it exports the desk (the lead adds reaching's exports).
-import { AnswerDesk } from '../reaching/answers';
-import type { AnswerDeskOptions } from '../reaching/answers';
-import type { AnswerListCommands } from '../reaching/answer-poll';
-import type { AnswerSource, CommandResource } from '../reaching';
+import { AnswerDesk } from '../reaching';
+import type { AnswerDeskOptions, AnswerListCommands, AnswerSource, CommandResource } from '../reaching';
 
 export interface AccountSettings {
   provider?: string;

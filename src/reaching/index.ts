@@ -1,1 +1,16 @@
 export type * from './types';
+export { PendingCommands } from './pending-commands';
+export type { NewCommand, PendingCommandsOptions, PendingEvents, PendingJob } from './pending-commands';
+export { ReachError, ReachRefusal, durationText } from './errors';
+export type { DescribeReach, ReachErrorCode, ReachRefusalCode } from './errors';
+export { MAX_STORED_MESSAGE_CHARS, deserialiseMessage, serialiseMessage } from './messages';
+export { MemoryPendingStore } from './memory-store';
+export { PENDING_FORMAT, PENDING_VERSION, PendingStore, PendingStoreFullError } from './pending-store';
+export type { OpenedPendingStore, PendingStoreOptions } from './pending-store';
+export { RETRY_BASE_MS, RETRY_MAX_MS, retryDelayMs } from './backoff';
+export { RECONCILE_SKEW_MS, findAdoptable, matchesRequest } from './reconcile';
+export type { FindAdoptableOptions } from './reconcile';
+export { AnswerDesk, AnswerDeskFullError, HANDED_MEMORY } from './answers';
+export type { AnswerDeskOptions } from './answers';
+export { ANSWER_PAGE_SIZE, AnswerPoll } from './answer-poll';
+export type { AnswerListCommands, AnswerPollHost, AnswerPollTiming, PolledAnswer } from './answer-poll';

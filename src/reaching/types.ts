@@ -98,6 +98,12 @@ export interface PendingAttempt extends StoredRecord {
   /** The stage 'answer' ends here (ms). */
   answerDeadline?: number;
   lastErrorCode?: number | null;
+  /** The current attempt's latest status seen, so that a resumed follow reports only what is new. */
+  status?: string;
+  /** Wait this long for the device's answer once an attempt succeeds; absent: no answer is awaited. */
+  answerTimeoutMs?: number;
+  /** How long each attempt's status is followed before its outcome counts as unknown. */
+  followMs: number;
   /** Output 1 went out (it goes out once, for the first created command). */
   announced: boolean;
 }

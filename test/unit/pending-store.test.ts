@@ -26,6 +26,7 @@ function attemptOf(id: string, attempt = 1): PendingAttempt {
     nextAttemptAt: now + 30_000,
     lastErrorCode: 30017,
     announced: true,
+    followMs: 300_000,
   };
 }
 

@@ -22,6 +22,7 @@ function attemptOf(kind: CommandKind, request: Record<string, unknown>, over: Pa
     attemptStartedAt: T0,
     earlierSids: [],
     announced: false,
+    followMs: 300_000,
     ...over,
   };
 }

@@ -1,0 +1,205 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SuperSimClient } from '../../src/api';
+import type { Account } from '../../src/account';
+import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RETRY_MAX_MS, findAdoptable, retryDelayMs } from '../../src/reaching';
+import type { CommandResource, ListCommands, PendingAttempt, PendingEvents, PendingStoreLike, ReachErrorCode, ReachRefusalCode } from '../../src/reaching';
+import { summaryOf } from '../../src/receiving';
+import { createCommand } from '../../src/sending';
+import type { CreateRequest } from '../../src/sending';
+import { DeliveryTracker, clientFetcher } from '../../src/tracking';
+import type { Node, NodeAPI } from './red';
+
+/** Answers awaited at once by one node without keeping trying (memory stays bounded). */
+export const MAX_WAITING_PER_NODE = 1000;
+/** Messages one node keeps trying at once: each is a small record in its store. */
+export const MAX_PENDING_PER_NODE = 10_000;
+
+export interface FollowUpsOptions {
+  RED: NodeAPI;
+  node: Node;
+  account: Account;
+  /** The account node's tracking CallbackUrl, when status callbacks reach this Node-RED. */
+  trackingCallbackUrl(): string | undefined;
+  /** Whether output 2 reports status changes of messages that only wait for an answer. */
+  track: boolean;
+  /** The node keeps trying (retryFor > 0), or a store from an earlier run waits to be resumed. */
+  durable: boolean;
+  /** Shown after every change of the counts. */
+  changed(): void;
+  /** A Catch error or an output's message went out: the node shows it. */
+  outcome(kind: 'answered' | 'failed', detail: string): void;
+}
+
+/**
+ * The backoff between attempts: about 30 s doubling to 15 min, unless settings.js says otherwise
+ * (`supersim: { keepTrying: { firstRetryMs, maxRetryMs } }`, for a test rig or a patient operator).
+ */
+export function scaledRetryDelay(failedAttempts: number, settings: unknown): number {
+  const tuning = (settings as { keepTrying?: { firstRetryMs?: unknown; maxRetryMs?: unknown } } | undefined)?.keepTrying;
+  const first = typeof tuning?.firstRetryMs === 'number' && tuning.firstRetryMs > 0 ? tuning.firstRetryMs : RETRY_BASE_MS;
+  const max = typeof tuning?.maxRetryMs === 'number' && tuning.maxRetryMs > 0 ? tuning.maxRetryMs : RETRY_MAX_MS;
+  return Math.min(max, (retryDelayMs(failedAttempts) * first) / RETRY_BASE_MS);
+}
+
+/** Where a node's pending attempts live: one small file per node under Node-RED's user directory. */
+export function pendingFileOf(userDir: string, nodeId: string): string {
+  return join(userDir, 'supersim', 'pending', `${nodeId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+function userDirOf(RED: NodeAPI): string | undefined {
+  const dir = RED.settings.userDir;
+  return typeof dir === 'string' && dir !== '' ? dir : undefined;
+}
+
+/** Whether a node left pending attempts behind (so it resumes them even if it no longer keeps trying). */
+export function hasPendingFile(RED: NodeAPI, nodeId: string): boolean {
+  const dir = userDirOf(RED);
+  return dir !== undefined && existsSync(pendingFileOf(dir, nodeId));
+}
+
+/**
+ * The send node's side of the answer desk and of keeping trying: its engine, its durable store, and
+ * the outputs (2: statuses, 3: answers) and Catch errors the engine reports.
+ */
+export class FollowUps {
+  readonly pending: PendingCommands;
+  /** Resolves once the store is open and what it held is resumed; messages wait for it. */
+  readonly ready: Promise<void>;
+  readonly #options: FollowUpsOptions;
+  readonly #tracker: DeliveryTracker;
+  #store: PendingStoreLike<PendingAttempt> & { close(): Promise<void>; destroy(): Promise<void> } = new MemoryPendingStore<PendingAttempt>();
+  #storeWarned = false;
+
+  constructor(options: FollowUpsOptions) {
+    this.#options = options;
+    const { RED, node, account } = options;
+    const type = node.type;
+    const client: SuperSimClient = account.client;
+    const stopping = new AbortController();
+    this.#tracker = new DeliveryTracker({
+      hub: account.hub,
+      maxTracked: MAX_WAITING_PER_NODE + MAX_PENDING_PER_NODE,
+      fetch: clientFetcher(client, stopping.signal),
+    });
+    const fetch = clientFetcher(client);
+    const list: ListCommands = (kind, filter) => {
+      const query = { sim: filter.sim, direction: filter.direction, pageSize: filter.pageSize };
+      if (kind === 'ip') return client.listIpCommands(query) as AsyncIterable<unknown> as AsyncIterable<CommandResource>;
+      if (kind === 'sms') return client.listSmsCommands(query) as AsyncIterable<unknown> as AsyncIterable<CommandResource>;
+      return client.listWirelessCommands(query) as AsyncIterable<unknown> as AsyncIterable<CommandResource>;
+    };
+    const events: PendingEvents = {
+      announced: (job, resource) => {
+        const out = job.message();
+        out.payload = resource;
+        node.send([out, null, null]);
+      },
+      status: (job, update) => {
+        const out = job.message();
+        out.payload = update.resource;
+        if (job.record.deadline > job.record.startedAt) out.attempt = job.record.attempt;
+        node.send([null, out, null]);
+      },
+      answered: (job, answer, request) => {
+        const out = job.message();
+        out.payload = answer.payload ?? (answer.payloadType === 'binary' ? Buffer.alloc(0) : '');
+        out.command = summaryOf(answer);
+        out.request = request;
+        node.send([null, null, out]);
+        options.outcome('answered', '');
+      },
+      failed: (job, error) => {
+        node.error(error, job.message());
+        options.outcome('failed', error.code);
+      },
+      changed: () => options.changed(),
+      storeFailed: (error) => {
+        if (this.#storeWarned) return;
+        this.#storeWarned = true;
+        node.warn(RED._(`${type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
+      },
+      lookupFailed: (job, error) => {
+        node.warn(RED._(`${type}.errors.lookup-failed`, { sim: job.record.sim, attempt: job.record.attempt, message: error instanceof Error ? error.message : String(error) }));
+      },
+    };
+    this.pending = new PendingCommands({
+      store: {
+        get size() {
+          return 0;
+        },
+        put: (record) => this.#store.put(record),
+        delete: (id) => this.#store.delete(id),
+      },
+      create: async (kind, request, signal) => {
+        const own = (request as { callbackUrl?: string }).callbackUrl;
+        const url = own === undefined ? options.trackingCallbackUrl() : undefined;
+        const resource = await createCommand(client, kind, request as unknown as CreateRequest, url, signal);
+        return { resource: resource as unknown as CommandResource, mode: url !== undefined ? 'callback' : 'poll' };
+      },
+      reconcile: (attempt, taken, signal) => findAdoptable({ list, attempt, taken, signal }),
+      fetch: async (kind, sid) => (await fetch(kind, sid)) as unknown as CommandResource,
+      tracker: this.#tracker,
+      answers: account.answers,
+      answerSource: () => account.answerSource(),
+      backoffMs: (failed) => scaledRetryDelay(failed, RED.settings.supersim),
+      describe: (code: ReachErrorCode | ReachRefusalCode, values) => RED._(`${type}.errors.${code}`, { file: this.#fileText(), ...values }),
+      events,
+      cloneMessage: (msg) => RED.util.cloneMessage(msg),
+      maxWaiting: MAX_WAITING_PER_NODE,
+      maxPending: MAX_PENDING_PER_NODE,
+    });
+    this.ready = options.durable ? this.#open(stopping) : Promise.resolve();
+    this.#stopping = stopping;
+  }
+
+  readonly #stopping: AbortController;
+
+  async #open(stopping: AbortController): Promise<void> {
+    const { RED, node } = this.#options;
+    const dir = userDirOf(RED);
+    if (dir === undefined) {
+      node.warn(RED._(`${node.type}.errors.no-user-dir`));
+      return;
+    }
+    try {
+      const opened = await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir, node.id), maxRecords: MAX_PENDING_PER_NODE });
+      if (stopping.signal.aborted) {
+        await opened.store.close();
+        return;
+      }
+      this.#store = opened.store;
+      if (opened.problem !== undefined) node.warn(RED._(`${node.type}.errors.store-unreadable`, { problem: opened.problem }));
+      if (opened.records.length > 0) {
+        node.log(RED._(`${node.type}.errors.pending-resumed`, { count: opened.records.length }));
+        this.pending.resume(opened.records);
+      }
+    } catch (error) {
+      node.warn(RED._(`${node.type}.errors.store-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
+    }
+  }
+
+  #fileText(): string {
+    const dir = userDirOf(this.#options.RED);
+    return dir === undefined ? 'memory' : pendingFileOf(dir, this.#options.node.id);
+  }
+
+  /**
+   * Stops following up. A redeploy or a stop keeps what is pending for the next start; a deleted node
+   * drops it, and says how much. `settled` resolves once the messages still being sent have finished.
+   */
+  async close(removed: boolean, settled: Promise<unknown>): Promise<void> {
+    const { RED, node } = this.#options;
+    this.#stopping.abort();
+    this.#tracker.close();
+    const dropped = this.pending.close();
+    await this.ready;
+    await settled;
+    if (removed) {
+      await this.#store.destroy();
+      if (dropped > 0) node.warn(RED._(`${node.type}.errors.pending-dropped`, { count: dropped }));
+    } else {
+      await this.#store.close();
+    }
+  }
+}
