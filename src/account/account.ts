@@ -139,6 +139,7 @@ export class Account {
   readonly #client: SuperSimClient | undefined;
   readonly #receiver: CallbackReceiver | undefined;
   readonly #receiverOptions: ReceiverOptions;
+  #closing: Promise<void> | undefined;
 
   constructor(id: string, settings: AccountSettings, credentials: AccountCredentials, tuning: AccountTuning = {}, hooks: AccountHooks = {}) {
     this.id = id;
@@ -235,9 +236,13 @@ export class Account {
     return result;
   }
 
-  async close(): Promise<void> {
-    this.hub.clear();
-    this.answers.close();
-    await this.#client?.close();
+  /** Idempotent: a node closed twice (a failed deploy, then the next) must not fail the second time. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.hub.clear();
+      this.answers.close();
+      await this.#client?.close();
+    })();
+    return this.#closing;
   }
 }

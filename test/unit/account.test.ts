@@ -102,4 +102,10 @@ describe('account', function () {
       await account.close();
     }
   });
+
+  it('can be closed twice (a failed deploy, then the next one)', async function () {
+    const account = new Account('a7', { provider: 'kore' }, { clientId: 'id', clientSecret: 'secret-value' });
+    await account.close();
+    await account.close();
+  });
 });
