@@ -104,7 +104,9 @@ describe('account', function () {
   });
 
   it('can be closed twice (a failed deploy, then the next one)', async function () {
-    const account = new Account('a7', { provider: 'kore' }, { clientId: 'id', clientSecret: 'secret-value' });
+    const account = new Account('a7', { provider: 'twilio', supersimUrl: 'http://127.0.0.1:1/s' }, { accountSid: 'AC1', authToken: 'token-value' });
+    // A request opens the origin's pool, which is what a second close used to trip over.
+    await account.client.fetchIpCommand('HG' + '0'.repeat(32)).catch(() => undefined);
     await account.close();
     await account.close();
   });
