@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiError, SuperSimClient } from '../../src/api';
+import { Simulator } from '../../src/simulator';
 import { twilioSignature } from '../../src/callbacks';
 import { sendJson, startTestServer } from '../support/net';
 import type { TestServer } from '../support/net';
@@ -265,6 +268,61 @@ describe('secrets stay secret', function () {
     it('Test connection answers why it failed, without the secret', function () {
       assert.match(testAnswer, /401/);
       assert.deepEqual(leaksIn(testAnswer, SECRETS), []);
+    });
+  });
+
+  describe('in the pending store of a node that keeps trying', function () {
+    let nodeRed: NodeRedInstance;
+    let simulator: Simulator;
+    let stored = '';
+
+    before(async function () {
+      simulator = await Simulator.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, webhookSecret: WEBHOOK_SECRET, sims: [{ uniqueName: 'thermostat', attached: false }] });
+      nodeRed = await startNodeRed({ settings: { supersim: { keepTrying: { firstRetryMs: 60_000, maxRetryMs: 60_000 } } } });
+      await deployFlows(
+        nodeRed,
+        [
+          { id: 'tab', type: 'tab', label: 'pending' },
+          { id: 'acc', type: 'supersim-account', name: 'simulator', provider: 'kore', supersimUrl: simulator.supersimUrl, wirelessUrl: simulator.wirelessUrl, tokenUrl: simulator.tokenUrl, callbackBaseUrl: nodeRed.url },
+          // An http in message carries the live request and response: the store must keep neither.
+          { id: 'go', z: 'tab', x: 100, y: 100, type: 'http in', url: '/pending/go', method: 'post', wires: [['keep', 'answer']] },
+          { id: 'answer', z: 'tab', x: 300, y: 200, type: 'http response', statusCode: '204', wires: [] },
+          { id: 'keep', z: 'tab', x: 300, y: 100, type: 'supersim-ip-command', name: 'keep trying', account: 'acc', sim: 'thermostat', devicePort: '6655', payloadType: 'text', callbackUrl: '', callbackMethod: '', track: false, trackTimeout: 60, retryFor: 600, waitAnswer: true, answerTimeout: 60, outputs: 3, wires: [[], [], []] },
+        ],
+        { acc: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, webhookSecret: WEBHOOK_SECRET } },
+      );
+      const go = await fetch(new URL('pending/go', nodeRed.nodeUrl), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'wake up' });
+      await go.arrayBuffer();
+      const dir = join(nodeRed.userDir, 'supersim', 'pending');
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const file = (() => {
+          try {
+            return readdirSync(dir).find((name) => name.endsWith('.json'));
+          } catch {
+            return undefined;
+          }
+        })();
+        stored = file === undefined ? '' : readFileSync(join(dir, file), 'utf8');
+        if (/"stage":\s*"backoff"/.test(stored) || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+
+    after(async function () {
+      await nodeRed?.stop();
+      await simulator?.close();
+    });
+
+    it('holds the attempt, its message and request, and no credential, token or live request', function () {
+      assert.match(stored, /"stage":\s*"backoff"/, `the attempt failed and waits for its retry:\n${stored}\n${nodeRed.logs()}`);
+      assert.match(stored, /wake up/);
+      assert.deepEqual(leaksIn(stored, SECRETS), []);
+      const { records } = JSON.parse(stored) as { records: { message: string }[] };
+      const message = JSON.parse(records[0].message) as Record<string, unknown>;
+      assert.equal(message.req, undefined);
+      assert.equal(message.res, undefined);
+      assert.equal(message.payload, 'wake up');
     });
   });
 });
