@@ -198,9 +198,6 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     }
   }
 
-  /** The adopted held command and its message, once the restart test has run. */
-  let adopted: { sid: string; payload: string } | undefined;
-
   before(async function () {
     // 700 ms before a command is sent or failed: time to attach the SIM while the held one is queued.
     simulator = await Simulator.start({ sims: [{ uniqueName: SIM }], timing: { ipSentMs: 700 } });
@@ -218,58 +215,80 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
-  it('SIGKILL with attempts pending and one being created, restart: every message sent once, the held create adopted', async function () {
-    const payloads = ['kill-1', 'kill-2', 'kill-3', 'kill-4', 'kill-5'];
-    simulator.sim(SIM).detach();
-    for (const payload of payloads) await send(payload);
-    await waitForFailedAttempts(payloads);
-    assert.deepEqual(stored().map((r) => r.request.payload).sort(), payloads, 'the store lists every message');
-
-    // The next create reaches the simulator, which creates the command and keeps its answer back.
+  /** Holds the next create of an IP Command in the simulator (the command exists, its answer waits); resolves with that command. */
+  async function holdNextCreate(): Promise<IpCommand> {
     const before = simulator.ipCommands().length;
+    const heldBefore = simulator.faults.held;
     simulator.faults.add({ target: 'ipCommands', method: 'POST' }, { kind: 'hold' });
-    await waitUntil(() => simulator.faults.held === 1, 'a create held by the simulator', 10_000, 5);
+    await waitUntil(() => simulator.faults.held === heldBefore + 1, 'a create held by the simulator', 10_000, 5);
+    // The rule is taken by the first create to arrive after it, and the simulator creates in arrival order.
     const held = simulator.ipCommands().slice(before).find((c) => c.direction === 'to_sim');
     assert.ok(held, 'the held create made a command');
+    return held;
+  }
+
+  /** The commands adopted after the restart, once that test has run: a first attempt, and a retry. */
+  let adopted: { first: IpCommand; retry: IpCommand } | undefined;
+
+  it('SIGKILL with attempts pending and two being created, restart: every message sent once, the held creates adopted', async function () {
+    const payloads = ['kill-1', 'kill-2', 'kill-3', 'kill-4', 'kill-5'];
+    simulator.sim(SIM).detach();
+    // kill-1's first create is held: its output 1 cannot go out before the SIGKILL.
+    const holding = holdNextCreate();
+    await send('kill-1');
+    const heldFirst = await holding;
+    for (const payload of payloads.slice(1)) await send(payload);
+    await waitForFailedAttempts(payloads.slice(1));
+    assert.deepEqual(stored().map((r) => r.request.payload).sort(), payloads, 'the store lists every message');
+    assert.deepEqual(emitted().filter((e) => e.payload === 'kill-1'), [], 'nothing of kill-1 went out');
+    // And the retry of another message, failed before, is on the wire too.
+    const heldRetry = await holdNextCreate();
 
     assert.ok(nodeRed);
     await nodeRed.kill();
     simulator.faults.release();
     simulator.faults.clear();
     simulator.sim(SIM).attach();
-    assert.equal(simulator.ipCommands().find((c) => c.sid === held.sid)?.status, 'queued', 'the SIM was attached before the held command was decided (the machine was too slow)');
+    assert.equal(simulator.ipCommands().find((c) => c.sid === heldRetry.sid)?.status, 'queued', 'the SIM was attached before the held retry was decided (the machine was too slow)');
 
     const left = stored();
     assert.deepEqual(left.map((r) => r.request.payload).sort(), payloads, 'every message is still pending after the SIGKILL');
-    const heldRecord = left.find((r) => r.request.payload === held.payload);
-    assert.equal(heldRecord?.stage, 'creating', 'the held attempt was recorded as being created');
-    assert.equal(heldRecord?.sid, undefined);
-    const createsAtKill = createsOf(held.payload).length;
+    for (const held of [heldFirst, heldRetry]) {
+      const record = left.find((r) => r.request.payload === held.payload);
+      assert.equal(record?.stage, 'creating', `${held.payload}'s held attempt was recorded as being created`);
+      assert.equal(record?.sid, undefined);
+    }
+    const retryCreatesAtKill = createsOf(heldRetry.payload).length;
 
     nodeRed = await startNodeRed({ userDir, settings: SETTINGS });
     await waitForCompletion(payloads);
     assert.match(nodeRed.logs(), /Resumed 5 commands this node was still trying to send/);
 
-    // Adopted, not created again: the held command is its message's last, and the one that was sent.
-    const heldCreates = createsOf(held.payload);
-    assert.equal(heldCreates.length, createsAtKill, `no create after the restart for ${held.payload}`);
-    assert.equal(heldCreates.at(-1)?.sid, held.sid);
-    adopted = { sid: held.sid, payload: held.payload };
-    assertJustified(payloads, new Set([held.sid]));
+    // Adopted, not created again. The held retry: its message's last command, the one sent.
+    const retryCreates = createsOf(heldRetry.payload);
+    assert.equal(retryCreates.length, retryCreatesAtKill, `no create after the restart for ${heldRetry.payload}`);
+    assert.equal(retryCreates.at(-1)?.sid, heldRetry.sid);
+    // The held first attempt failed (the SIM was detached then): output 1 carries it, once, after the restart.
+    assert.equal(createsOf('kill-1')[0].sid, heldFirst.sid);
+    assert.equal(simulator.ipCommands().find((c) => c.sid === heldFirst.sid)?.status, 'failed');
+    adopted = { first: heldFirst, retry: heldRetry };
+    assertJustified(payloads, new Set([heldFirst.sid, heldRetry.sid]));
   });
 
   // BUG: an attempt adopted by reconcile-before-create after a restart reports no status on output 2.
   // PendingCommands#reconcile (src/reaching/pending-commands.ts) adopts the listed command with #adopt,
-  // which sets record.status to the status the listing shows (`sent` here), and #follow then hands that
-  // status to the tracker as the one already known: DeliveryTracker.track sees a final status and ends
-  // with onEnd('final') without any onUpdate, so output 2 never carries that attempt's `sent` (or
-  // `failed`, which then also sends the message into backoff without a word). Output 2 should carry
-  // "every status of every attempt": an adopted attempt's current status is news to the flow (e.g.
-  // leave record.status unset on adoption, or report the adopted status once).
-  it.skip('output 2 reports the status of the attempt adopted after the restart', function () {
+  // which sets record.status to the status the listing shows, and #follow hands that status to the
+  // tracker as the one already seen: for a final one (`sent`, `failed`) DeliveryTracker.track ends at
+  // once with onEnd('final') and no onUpdate, so output 2 never carries that attempt: neither the
+  // adopted retry's `sent` (the message ends without a word on output 2) nor the adopted first
+  // attempt's `failed` (the next attempt follows unexplained). Output 2 promises every status of every
+  // attempt; the adopted command's status is news to the flow. A fix: in #reconcile, after #adopt,
+  // report the found resource's status once (events.status, when job.reportStatus) before following.
+  it.skip('output 2 reports the status of the attempts adopted after the restart', function () {
     assert.ok(adopted, 'runs after the SIGKILL test');
-    const reported = emitted().filter((e) => e.output === 2 && e.sid === adopted?.sid);
-    assert.deepEqual(reported.map((e) => e.status), ['sent']);
+    const statusOf = (sid: string): (string | undefined)[] => emitted().filter((e) => e.output === 2 && e.sid === sid).map((e) => e.status);
+    assert.deepEqual(statusOf(adopted.first.sid), ['failed']);
+    assert.deepEqual(statusOf(adopted.retry.sid), ['sent']);
   });
 
   it('redeploy: a changed node with the same id resumes its pending attempts, and creates nothing twice', async function () {
