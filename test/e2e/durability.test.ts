@@ -172,9 +172,10 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
    * What the statuses justify, per message: the simulator created failed attempts, then one sent
    * (none after it), each after the one before had failed; output 1 went out once, for the first;
    * output 2 reported the final status of every attempt, numbered; no Catch error.
-   * `unreported`: commands whose status output 2 need not show (see the skipped test below).
+   * Known bugs aside (see the skipped tests): `unreported`, commands whose status output 2 does not
+   * show; `unannounced`, messages whose output 1 is lost.
    */
-  function assertJustified(payloads: readonly string[], unreported: ReadonlySet<string> = new Set()): void {
+  function assertJustified(payloads: readonly string[], known: { unreported?: ReadonlySet<string>; unannounced?: ReadonlySet<string> } = {}): void {
     const events = emitted();
     assert.deepEqual(events.filter((e) => e.output === 'error'), [], 'no Catch error');
     for (const payload of payloads) {
@@ -185,10 +186,11 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
       for (let i = 1; i < creates.length; i++) {
         assert.ok(Date.parse(creates[i].date_created) >= Date.parse(creates[i - 1].date_updated), `${context}\nattempt ${i + 1} was created before attempt ${i} had failed`);
       }
-      assert.deepEqual(events.filter((e) => e.output === 1 && e.payload === payload).map((e) => e.sid), [creates[0].sid], `${context}\noutput 1 once, the first attempt`);
+      const announced = events.filter((e) => e.output === 1 && e.payload === payload).map((e) => e.sid);
+      assert.deepEqual(announced, known.unannounced?.has(payload) ? [] : [creates[0].sid], `${context}\noutput 1 once, the first attempt`);
       const reported = events.filter((e) => e.output === 2 && e.payload === payload);
       for (const [index, command] of creates.entries()) {
-        if (unreported.has(command.sid)) continue;
+        if (known.unreported?.has(command.sid)) continue;
         assert.ok(
           reported.some((e) => e.sid === command.sid && e.status === command.status && e.attempt === index + 1),
           `${context}\noutput 2 reports attempt ${index + 1} (${command.sid}) ${command.status}`,
@@ -272,7 +274,7 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     assert.equal(createsOf('kill-1')[0].sid, heldFirst.sid);
     assert.equal(simulator.ipCommands().find((c) => c.sid === heldFirst.sid)?.status, 'failed');
     adopted = { first: heldFirst, retry: heldRetry };
-    assertJustified(payloads, new Set([heldFirst.sid, heldRetry.sid]));
+    assertJustified(payloads, { unreported: new Set([heldFirst.sid, heldRetry.sid]) });
   });
 
   // BUG: an attempt adopted by reconcile-before-create after a restart reports no status on output 2.
@@ -307,6 +309,44 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     assertJustified(payloads);
   });
 
+  /** The message whose first create was on the wire during a redeploy, once that test has run. */
+  let heldAtRedeploy: IpCommand | undefined;
+
+  it('redeploy while a first create is on the wire: the node waits for its answer, and the attempt goes on in the new node', async function () {
+    const payload = 'redeploy-held';
+    simulator.sim(SIM).detach();
+    const holding = holdNextCreate();
+    await send(payload);
+    const held = await holding;
+    heldAtRedeploy = held;
+    assert.ok(nodeRed);
+    const deploying = deployFlows(nodeRed, flows({ name: 'wake the thermostat, renamed again' }), accountCredentials);
+    await sleep(1000);
+    assert.equal(stored().find((r) => r.request.payload === payload)?.stage, 'creating');
+    assert.equal(simulator.faults.release(), 1, 'the old node still waits for the answer of its create');
+    simulator.faults.clear();
+    await deploying;
+    simulator.sim(SIM).attach();
+    await waitForCompletion([payload]);
+    assert.match(nodeRed.logs(), /\[supersim-ip-command:wake the thermostat, renamed again\] Resumed 1 commands/);
+    assert.equal(createsOf(payload)[0].sid, held.sid);
+    assertJustified([payload], { unannounced: new Set([payload]) });
+  });
+
+  // BUG: output 1 is lost for a message whose first create is answered while its node closes for a
+  // redeploy (or a stop of Node-RED). PendingCommands.send (src/reaching/pending-commands.ts) marks the
+  // record `announced` and stores it although the engine is stopping ("else a restart would announce
+  // it a second time"), and the send node (nodes/lib/send-node.ts, handle) then sends output 1 from
+  // the closing node: in a full deploy the flow's other nodes are stopped too, so the message goes
+  // nowhere, and the resumed node never announces it since the record says it was. When the answer
+  // comes after close() began, the record should stay unannounced and the closing node send nothing:
+  // the node that resumes it sends output 1 (as it does for a command adopted after a restart).
+  it.skip('redeploy while a first create is on the wire: output 1 goes out once, from the node that resumes it', function () {
+    assert.ok(heldAtRedeploy, 'runs after the redeploy test');
+    const sid = heldAtRedeploy.sid;
+    assert.deepEqual(emitted().filter((e) => e.output === 1 && e.payload === heldAtRedeploy?.payload).map((e) => e.sid), [sid]);
+  });
+
   it('delete: deploying without the node drops its pending attempts with a warning, and nothing more is created', async function () {
     const payloads = ['delete-1', 'delete-2'];
     simulator.sim(SIM).detach();
@@ -317,7 +357,7 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     assert.ok(nodeRed);
     await deployFlows(nodeRed, flows(undefined), accountCredentials);
     const instance = nodeRed;
-    const warning = /\[warn\] \[supersim-ip-command:wake the thermostat, renamed\] This node was deleted: 2 commands it was still trying to send were dropped/;
+    const warning = /\[warn\] \[supersim-ip-command:[^\]]*\] This node was deleted: 2 commands it was still trying to send were dropped/;
     await waitUntil(() => warning.test(instance.logs()), 'the warning of the deleted node', 10_000);
     assert.equal(existsSync(storeFile), false, 'the store file is removed');
 
