@@ -1,9 +1,10 @@
 /**
  * Keeping trying survives Node-RED itself (issue 12): a real Node-RED (the built package, `npm run
  * build` first) sends IP Commands with retryFor to a simulated SIM that is detached, and is then
- * SIGKILLed, restarted on the same user directory, redeployed, and the node deleted. The simulator
- * runs here and is the ground truth: per message, the commands it created must be exactly the
- * failed attempts plus one sent, each created only after the one before had failed.
+ * SIGKILLed while creates are held on the wire, restarted on the same user directory, redeployed
+ * (once while a create is held), and the node deleted. The simulator runs here and is the ground
+ * truth: per message, the commands it created must be exactly the failed attempts plus one sent,
+ * each created only after the one before had failed.
  *
  * What the node emits is appended by Node-RED's own file node to a file in the user directory, so
  * that nothing emitted between a restart and a test's connection is missed.
@@ -173,7 +174,7 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
    * (none after it), each after the one before had failed; output 1 went out once, for the first;
    * output 2 reported the final status of every attempt, numbered; no Catch error.
    * Known bugs aside (see the skipped tests): `unreported`, commands whose status output 2 does not
-   * show; `unannounced`, messages whose output 1 is lost.
+   * show; `unannounced`, messages whose output 1 may be lost.
    */
   function assertJustified(payloads: readonly string[], known: { unreported?: ReadonlySet<string>; unannounced?: ReadonlySet<string> } = {}): void {
     const events = emitted();
@@ -186,8 +187,9 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
       for (let i = 1; i < creates.length; i++) {
         assert.ok(Date.parse(creates[i].date_created) >= Date.parse(creates[i - 1].date_updated), `${context}\nattempt ${i + 1} was created before attempt ${i} had failed`);
       }
-      const announced = events.filter((e) => e.output === 1 && e.payload === payload).map((e) => e.sid);
-      assert.deepEqual(announced, known.unannounced?.has(payload) ? [] : [creates[0].sid], `${context}\noutput 1 once, the first attempt`);
+      if (!known.unannounced?.has(payload)) {
+        assert.deepEqual(events.filter((e) => e.output === 1 && e.payload === payload).map((e) => e.sid), [creates[0].sid], `${context}\noutput 1 once, the first attempt`);
+      }
       const reported = events.filter((e) => e.output === 2 && e.payload === payload);
       for (const [index, command] of creates.entries()) {
         if (known.unreported?.has(command.sid)) continue;
@@ -337,10 +339,11 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
   // redeploy (or a stop of Node-RED). PendingCommands.send (src/reaching/pending-commands.ts) marks the
   // record `announced` and stores it although the engine is stopping ("else a restart would announce
   // it a second time"), and the send node (nodes/lib/send-node.ts, handle) then sends output 1 from
-  // the closing node: in a full deploy the flow's other nodes are stopped too, so the message goes
-  // nowhere, and the resumed node never announces it since the record says it was. When the answer
-  // comes after close() began, the record should stay unannounced and the closing node send nothing:
-  // the node that resumes it sends output 1 (as it does for a command adopted after a restart).
+  // the closing node: Node-RED takes a flow's nodes out of its active list before it closes them
+  // (Flow.stop), so in a full deploy or a stop the message goes nowhere, and the node that resumes
+  // the record never announces it, since the record says it was. When the answer comes after close()
+  // began, the record should stay unannounced and the closing node send nothing: the node that
+  // resumes it sends output 1 (as it does for a command adopted after a restart).
   it.skip('redeploy while a first create is on the wire: output 1 goes out once, from the node that resumes it', function () {
     assert.ok(heldAtRedeploy, 'runs after the redeploy test');
     const sid = heldAtRedeploy.sid;
