@@ -298,7 +298,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   const nodeRedDir = options.nodeRedDir && !statSync(options.nodeRedDir).isDirectory() ? dirname(options.nodeRedDir) : options.nodeRedDir;
   const port = await freePort();
   const ownDir = options.userDir === undefined;
-  const userDir = ownDir ? mkdtempSync(join(tmpdir(), 'supersim-node-red-')) : resolve(options.userDir as string);
+  const userDir = options.userDir === undefined ? mkdtempSync(join(tmpdir(), 'supersim-node-red-')) : resolve(options.userDir);
   const removeOwnDir = (): void => {
     if (ownDir) rmSync(userDir, { recursive: true, force: true });
   };
