@@ -1,8 +1,11 @@
 /**
  * A real Node-RED in a child process, with this package installed as a module, for end-to-end and
- * editor tests. Each instance has its own temporary userDir and port and is removed by stop().
+ * editor tests. Each instance has its own port, and its own temporary userDir that stop() removes,
+ * unless the test gives a userDir: then it stays, and a later start on it is a restart.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createDecipheriv, createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +41,12 @@ export interface NodeRedOptions {
   extraModules?: string[];
   /** With `adminAuth`: a user to log in as, so `token` is set and deployFlows() is authorised (without it, start does not wait for the flows). */
   login?: { username: string; password: string };
+  /**
+   * Run in this directory (created when missing) instead of a fresh temporary one, and leave it in
+   * place on stop() and kill(): the next start on it is a restart. Without `flows` (and
+   * `credentials`), Node-RED then starts with the flows (and credentials) it last saved there.
+   */
+  userDir?: string;
 }
 
 export interface NodeRedInstance {
@@ -53,7 +62,10 @@ export interface NodeRedInstance {
   token?: string;
   /** Everything Node-RED wrote to stdout and stderr so far. */
   logs(): string;
+  /** SIGINT (Node-RED stops its flows), then removes the userDir unless the test gave it. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or the OOM killer: no flow is stopped, nothing is flushed. Resolves once the process is gone; the userDir stays. */
+  kill(): Promise<void>;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -80,11 +92,75 @@ export function encryptCredentials(credentials: Record<string, object>, secret =
   return encrypt(credentials, secret);
 }
 
+/** As Node-RED's runtime decrypts flows_cred.json: the inverse of encryptCredentials. */
+export function decryptCredentials(stored: { $: string }, secret: string): Record<string, object> {
+  const key = createHash('sha256').update(secret).digest();
+  const decipher = createDecipheriv('aes-256-ctr', key, Buffer.from(stored.$.slice(0, 32), 'hex'));
+  return JSON.parse(decipher.update(stored.$.slice(32), 'base64', 'utf8') + decipher.final('utf8')) as Record<string, object>;
+}
+
+/**
+ * The flows and credentials Node-RED last saved in `userDir`. The launcher rewrites both files at
+ * each start, flows_cred.json with a new secret; that of the last start is in the settings.js it wrote.
+ */
+function savedFlows(userDir: string): { flows: object[]; credentials: Record<string, object> } {
+  const flowsFile = join(userDir, 'flows.json');
+  const flows = existsSync(flowsFile) ? (JSON.parse(readFileSync(flowsFile, 'utf8')) as object[]) : [];
+  const credentialsFile = join(userDir, 'flows_cred.json');
+  const settingsFile = join(userDir, 'settings.js');
+  if (!existsSync(credentialsFile) || !existsSync(settingsFile)) return { flows, credentials: {} };
+  const settingsText = readFileSync(settingsFile, 'utf8');
+  const settings = JSON.parse(settingsText.slice(settingsText.indexOf('{'), settingsText.lastIndexOf('}') + 1)) as { credentialSecret?: string };
+  const stored = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { $?: string };
+  if (typeof stored.$ !== 'string' || typeof settings.credentialSecret !== 'string') return { flows, credentials: {} };
+  return { flows, credentials: decryptCredentials({ $: stored.$ }, settings.credentialSecret) };
+}
+
 function linkModule(userDir: string, moduleDir: string): void {
   const pkg = JSON.parse(readFileSync(join(moduleDir, 'package.json'), 'utf8')) as { name: string };
   const target = join(userDir, 'node_modules', pkg.name);
+  if (isLinked(target)) return;
   mkdirSync(dirname(target), { recursive: true });
   symlinkSync(moduleDir, target, 'dir');
+}
+
+function isLinked(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The pid of this process's Node-RED child that runs in `userDir`. The launcher does not expose its
+ * child, and Node-RED renames its process to "node-red", so its arguments no longer tell which
+ * userDir it has: its working directory does (the launcher starts it there; one runs there at a time).
+ */
+function nodeRedPid(userDir: string): number | undefined {
+  const wanted = realpathSync(userDir);
+  if (existsSync('/proc/self/cwd')) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // The command name in parentheses may hold spaces: the fields after it are reliable.
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === process.pid && readlinkSync(`/proc/${entry}/cwd`) === wanted) return Number(entry);
+      } catch {
+        // gone meanwhile, or not ours to read
+      }
+    }
+    return undefined;
+  }
+  const table = execFileSync('ps', ['-A', '-o', 'pid=', '-o', 'ppid='], { encoding: 'utf8' });
+  for (const line of table.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (ppid !== process.pid) continue;
+    const cwd = execFileSync('lsof', ['-a', '-d', 'cwd', '-Fn', '-p', String(pid)], { encoding: 'utf8' });
+    if (cwd.split('\n').some((field) => field === `n${wanted}`)) return pid;
+  }
+  return undefined;
 }
 
 function headers(token: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
@@ -209,9 +285,10 @@ export async function deployFlows(
 }
 
 /**
- * Starts Node-RED on a free loopback port with a fresh userDir in which this package is installed
- * (a link to the project root, so it loads the built `dist/nodes`). Resolves once the server answers
- * and the initial flows have started; rejects with Node-RED's output if it does not within 30 s.
+ * Starts Node-RED on a free loopback port with a fresh userDir (or the given one) in which this
+ * package is installed (a link to the project root, so it loads the built `dist/nodes`). Resolves
+ * once the server answers and the initial flows have started; rejects with Node-RED's output if it
+ * does not within 30 s.
  */
 export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRedInstance> {
   const distNodes = join(PROJECT_ROOT, 'dist', 'nodes');
@@ -220,8 +297,13 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
   }
   const nodeRedDir = options.nodeRedDir && !statSync(options.nodeRedDir).isDirectory() ? dirname(options.nodeRedDir) : options.nodeRedDir;
   const port = await freePort();
-  const userDir = mkdtempSync(join(tmpdir(), 'supersim-node-red-'));
+  const ownDir = options.userDir === undefined;
+  const userDir = options.userDir === undefined ? mkdtempSync(join(tmpdir(), 'supersim-node-red-')) : resolve(options.userDir);
+  const removeOwnDir = (): void => {
+    if (ownDir) rmSync(userDir, { recursive: true, force: true });
+  };
   try {
+    mkdirSync(userDir, { recursive: true });
     linkModule(userDir, PROJECT_ROOT);
     for (const moduleDir of options.extraModules ?? []) linkModule(userDir, resolve(moduleDir));
     const settings = merge(
@@ -233,8 +315,13 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
       },
       options.settings ?? {},
     );
+    const saved = !ownDir && options.flows === undefined ? savedFlows(userDir) : undefined;
+    const flows = options.flows ?? saved?.flows ?? [];
+    const credentials = options.credentials ?? saved?.credentials;
     // The demo's launcher: the same Node-RED a user of `npm start` gets, here on a link to the build.
-    const node = await startNodeRedProcess({ port, userDir, nodeRedDir, settings, flows: options.flows ?? [], credentials: options.credentials });
+    const node = await startNodeRedProcess({ port, userDir, nodeRedDir, settings, flows, credentials });
+    let exited = false;
+    void node.exited.then(() => (exited = true));
     const instance: NodeRedInstance = {
       url: node.url,
       adminUrl: node.url + rootOf(settings.httpAdminRoot),
@@ -244,7 +331,14 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
       logs: node.logs,
       stop: async () => {
         await node.stop();
-        rmSync(userDir, { recursive: true, force: true });
+        removeOwnDir();
+      },
+      kill: async () => {
+        if (exited) return;
+        const pid = nodeRedPid(userDir);
+        if (pid === undefined) throw new Error(`found no Node-RED process of this test running in ${userDir}`);
+        process.kill(pid, 'SIGKILL');
+        await node.exited;
       },
     };
     if (options.login) {
@@ -257,7 +351,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     }
     return instance;
   } catch (err) {
-    rmSync(userDir, { recursive: true, force: true });
+    removeOwnDir();
     throw err;
   }
 }
