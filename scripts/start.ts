@@ -1,6 +1,6 @@
 /**
- * `npm start`: the whole loop on one machine. The simulator (the Super SIM / Wireless APIs and three
- * devices that echo what they receive) and a Node-RED from the devDependencies, with this package
+ * `npm start`: the whole loop on one machine. The simulator (the Super SIM / Wireless APIs and four
+ * devices that echo what they receive, one of which sleeps and wakes by turns) and a Node-RED from the devDependencies, with this package
  * packed and installed into its user directory as a user would install it, and a demo flow that sends
  * commands, receives the devices' answers and shows every status change.
  *
@@ -235,7 +235,12 @@ export async function answers(url: string): Promise<boolean> {
 // ---- the demo ---------------------------------------------------------------------------------
 
 /** The simulated SIMs of the demo; the demo flow addresses them by these unique names. */
-export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker', meter: 'sim-meter' } as const;
+export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker', meter: 'sim-meter', sleeper: 'sim-sleeper' } as const;
+/**
+ * sim-sleeper's device sleeps (detached, so commands to it end `failed`) and wakes (attached) by
+ * turns, from the start: what example 05 "Wake a sleeping device" keeps trying against.
+ */
+export const DEMO_SLEEP = { asleepMs: 30_000, awakeMs: 30_000 } as const;
 export const DEMO_DEVICE_PORT = 6655;
 /** Where the demo's supersim-command-in listens, under Node-RED's httpNodeRoot. */
 export const DEMO_COMMANDS_PATH = '/supersim/commands';
@@ -273,6 +278,12 @@ export const DEMO_IDS = {
  * out what a resource lacks: `payload` for IP and SMS Commands, `command` for Wireless ones.
  */
 export const DEMO_COMMAND_SUMMARY = '{"status": payload.status, "sid": payload.sid, "payload": payload.payload, "command": payload.command}';
+
+/**
+ * What "thermostat's answer" shows: the answer, then the command it answers (output 3 carries it as
+ * msg.request), so the sidebar ties each answer to its command without expanding anything.
+ */
+export const DEMO_ANSWER_SUMMARY = '{"answer": payload, "command": request.sid, "sent": request.payload}';
 
 export interface DemoFlowOptions {
   /** Where the simulator's API is, e.g. http://127.0.0.1:1881. */
@@ -349,7 +360,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
         'Click the button on the left of an inject node to send a command to a simulated device. ' +
         'Open the Debug sidebar to see what happens: the command the API created, each status ' +
         'change of it (through the status filter), and the answer the device sends back (`ack:<what it got>`), ' +
-        'which arrives at the command in node.',
+        'which arrives at the command in node.\n\n' +
+        "The thermostat's IP Command node waits for the device's answer: its output 3 carries the answer with the " +
+        "command it answers (`msg.request`), shown by *thermostat's answer*.\n\n" +
+        `The simulator's \`${DEMO_SIMS.sleeper}\` sleeps and wakes by turns (${DEMO_SLEEP.asleepMs / 1000} s each): ` +
+        'the example "Wake a sleeping device" keeps trying a command to it until one gets through.',
     },
     {
       id: id.account,
@@ -482,7 +497,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       y: 100,
       wires: [[id.debugAnswer]],
     },
-    debug(id.debugAnswer, "thermostat's answer", 'payload', 790, 100),
+    debug(id.debugAnswer, "thermostat's answer", 'payload', 790, 100, { jsonata: DEMO_ANSWER_SUMMARY }),
     {
       id: id.catchErrors,
       type: 'catch',
@@ -621,6 +636,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
       { uniqueName: DEMO_SIMS.tracker },
       // A Wireless SIM reports what its device sends per SIM, not per fleet.
       { uniqueName: DEMO_SIMS.meter, api: 'wireless', commandsCallbackUrl: commandsUrl },
+      { uniqueName: DEMO_SIMS.sleeper, sleep: { ...DEMO_SLEEP } },
     ],
     fleets: [{ uniqueName: 'default', ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl }],
   });
@@ -664,13 +680,15 @@ function instructions(demo: DemoRun): string {
     '',
     'Open the editor and click the square button on the left of an inject node, e.g. "text by IP"',
     `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,
-    '  command created  the command the API created (status queued)',
-    '  status change    each step of its delivery: sent, then delivered for SMS',
-    '  device answered  what the device sent back: ack:<what it got>',
-    '  error message    what went wrong, if anything did',
+    '  command created      the command the API created (status queued)',
+    '  status change        each step of its delivery: sent, then delivered for SMS',
+    "  thermostat's answer  the answer to \"text by IP\", tied to its command (the IP node waits for it)",
+    '  device answered      what each device sent back: ack:<what it got>',
+    '  error message        what went wrong, if anything did',
     '',
     'To try an example (Menu > Import > Examples > node-red-contrib-supersim), choose the account',
     `"Simulator (KORE)" in its Super SIM nodes and a SIM above; for "Point a Fleet at this node" the Fleet is "default".`,
+    `${DEMO_SIMS.sleeper} sleeps ${DEMO_SLEEP.asleepMs / 1000} s and wakes ${DEMO_SLEEP.awakeMs / 1000} s by turns (commands to it fail while it sleeps): try it with "Wake a sleeping device".`,
     '',
     'The flow is rewritten at each npm start: export what you change (Menu > Export).',
     'Press Ctrl-C to stop Node-RED and the simulator.',
