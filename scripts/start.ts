@@ -330,7 +330,8 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     complete: 'msg' in sidebar ? sidebar.msg : sidebar.jsonata,
     targetType: 'msg' in sidebar ? 'msg' : 'jsonata',
     statusVal: shown ?? '',
-    statusType: shown === 'payload' ? 'auto' : 'msg',
+    // 'auto' shows what the sidebar shows: right for a payload, not for a summary of the message.
+    statusType: shown === 'payload' && 'msg' in sidebar && sidebar.msg === 'payload' ? 'auto' : 'msg',
     x,
     y,
     wires: [],
@@ -401,9 +402,9 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     },
     // Named for what they send, not like the palette's nodes: the send nodes are those.
     inject(id.injectIp, 'text by IP', 'set temperature 21', 'str', 130, id.sendIp),
-    inject(id.injectIpBinary, 'bytes by IP', '[1,2,3,4]', 'bin', 190, id.sendIpBinary),
-    inject(id.injectSms, 'text by SMS', 'where are you?', 'str', 250, id.sendSms),
-    inject(id.injectWireless, 'text by Wireless', 'read meter', 'str', 310, id.sendWireless),
+    inject(id.injectIpBinary, 'bytes by IP', '[1,2,3,4]', 'bin', 250, id.sendIpBinary),
+    inject(id.injectSms, 'text by SMS', 'where are you?', 'str', 310, id.sendSms),
+    inject(id.injectWireless, 'text by Wireless', 'read meter', 'str', 370, id.sendWireless),
     // The thermostat's node waits for the device's answer: output 3 carries it, tied to the command.
     {
       ...send(id.sendIp, 130, { type: 'supersim-ip-command', sim: DEMO_SIMS.thermostat, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
@@ -413,11 +414,12 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       outputs: 3,
       wires: [[id.debugCreated], [id.filter], [id.answerAsText]],
     },
-    send(id.sendIpBinary, 190, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
-    send(id.sendSms, 250, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    send(id.sendWireless, 310, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    // Laid out for a 1400×900 window with the sidebars open: nothing right of x≈850, no status text under a neighbour.
-    debug(id.debugCreated, 'command created', null, 610, 160, { jsonata: DEMO_COMMAND_SUMMARY }),
+    send(id.sendIpBinary, 250, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendSms, 310, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    send(id.sendWireless, 370, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    // Laid out for a 1400×900 window with the sidebars open: nothing right of x≈890, no status text under a
+    // neighbour, the longest included ("sent at 12:00:00 · 10 waiting for an answer" under the thermostat's node).
+    debug(id.debugCreated, 'command created', null, 700, 250, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.filter,
       type: 'supersim-status-filter',
@@ -427,11 +429,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       maxCommands: 100000,
       store: '',
       x: 600,
-      y: 250,
+      y: 310,
       wires: [[id.debugStatus]],
     },
     // Below the filter, not beside it: the filter's counts under it would run beneath a node on its right.
-    debug(id.debugStatus, 'status change', 'payload.status', 640, 320, { jsonata: DEMO_COMMAND_SUMMARY }),
+    debug(id.debugStatus, 'status change', 'payload.status', 660, 380, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.commentReceive,
       type: 'comment',
@@ -439,7 +441,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       name: `Receive what the devices send back (the simulator's Fleet "default" points at ${DEMO_COMMANDS_PATH})`,
       info: '',
       x: 400,
-      y: 400,
+      y: 440,
       wires: [],
     },
     {
@@ -450,7 +452,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       account: id.account,
       url: DEMO_COMMANDS_PATH,
       x: 150,
-      y: 450,
+      y: 490,
       // Output 2 would carry status callbacks of commands sent with this node's URL as CallbackUrl; the send
       // nodes here track through the account instead.
       wires: [[id.asText], []],
@@ -477,10 +479,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       libs: [],
       // Far enough right that "from sim-thermostat: received at 12:00:00" under command in ends before it.
       x: 470,
-      y: 450,
+      y: 490,
       wires: [[id.debugFromDevices]],
     },
-    debug(id.debugFromDevices, 'device answered', 'payload', 700, 450),
+    debug(id.debugFromDevices, 'device answered', 'payload', 700, 490),
+    // A row below the thermostat's node, not beside it: its status with the waiting count takes the room on its right.
     {
       id: id.answerAsText,
       type: 'function',
@@ -493,11 +496,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       initialize: '',
       finalize: '',
       libs: [],
-      x: 590,
-      y: 100,
+      x: 540,
+      y: 190,
       wires: [[id.debugAnswer]],
     },
-    debug(id.debugAnswer, "thermostat's answer", 'payload', 790, 100, { jsonata: DEMO_ANSWER_SUMMARY }),
+    debug(id.debugAnswer, "thermostat's answer", 'payload', 750, 190, { jsonata: DEMO_ANSWER_SUMMARY }),
     {
       id: id.catchErrors,
       type: 'catch',
@@ -506,11 +509,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       scope: null,
       uncaught: false,
       x: 130,
-      y: 530,
+      y: 570,
       wires: [[id.debugErrors]],
     },
     // The error's text, readable in the sidebar; the whole msg.error would be a collapsed object.
-    debug(id.debugErrors, 'error message', null, 360, 530, { msg: 'error.message' }),
+    debug(id.debugErrors, 'error message', null, 360, 570, { msg: 'error.message' }),
   ];
   const { credentials } = simulator;
   return {
