@@ -1,8 +1,8 @@
 /**
  * The package as users get it (packed, installed into a Node-RED by `npm start`'s demo) in a real
  * headless Chromium at 1400×900: the palette shows the four nodes under Super SIM, the demo fits the
- * window and its status texts stay clear of other nodes, Import > Examples lists this package's flows
- * and two of them import without a conflict prompt, the editor asks nothing of the internet and raises
+ * window and its status texts (the longest too) stay clear of other nodes, Import > Examples lists this package's flows
+ * and three of them import without a conflict prompt, the editor asks nothing of the internet and raises
  * no script errors, and a screenshot of the demo flow after a round of commands is written to
  * docs/demo-flow.png for the README.
  */
@@ -258,7 +258,7 @@ describe('palette, examples and the demo in a real browser', function () {
     await page.locator('#red-ui-clipboard-dialog-cancel').click();
   });
 
-  it('imports two examples one after the other, each into a tab of its own, without a conflict prompt', async function () {
+  it('imports three examples one after the other, each into a tab of its own, without a conflict prompt', async function () {
     const importExample = async (name: string): Promise<void> => {
       await page.locator('#red-ui-header-button-sidemenu').click();
       await page.locator('#menu-item-import').click();
@@ -279,6 +279,7 @@ describe('palette, examples and the demo in a real browser', function () {
     });
     await importExample(EXAMPLES[0]);
     await importExample(EXAMPLES[1]);
+    await importExample(EXAMPLES[4]);
     // Node-RED asks "import copy or replace?" in a notification when an imported id exists already.
     await page.waitForTimeout(500);
     const notices = await page.locator('.red-ui-notification').allTextContents();
@@ -288,13 +289,13 @@ describe('palette, examples and the demo in a real browser', function () {
       RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
       return labels;
     });
-    assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example']);
+    assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example', 'Wake a sleeping device example']);
     // Each example's tab shows all of it in this window too: no comment starts left of the canvas.
     const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
       const box = element.getBoundingClientRect();
       return { x: box.x, y: box.y, right: box.x + element.clientWidth, bottom: box.y + element.clientHeight };
     });
-    for (const tab of ['5e5e020000000000', '5e5e010000000000']) {
+    for (const tab of ['5e5e060000000000', '5e5e020000000000', '5e5e010000000000']) {
       await page.evaluate((id) => RED.workspaces.show(id), tab);
       await page.waitForTimeout(300);
       const outside = await page.locator('#red-ui-workspace-chart').evaluate((element, box) => {
@@ -303,6 +304,7 @@ describe('palette, examples and the demo in a real browser', function () {
           .filter(({ rect }) => rect.width > 0 && (rect.x < box.x || rect.y < box.y || rect.x + rect.width > box.right || rect.y + rect.height > box.bottom))
           .map(({ id }) => id);
       }, chart);
+      await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), `example-tab-${tab}.png`) });
       assert.deepEqual(outside, [], `nodes of tab ${tab} outside the canvas`);
     }
     await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'imported-examples.png') });

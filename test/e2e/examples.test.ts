@@ -15,7 +15,7 @@ import type { DebugMessage } from '../../scripts/compat-support';
 import { childEnv, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
 import { Simulator } from '../../src/simulator';
 import type { SimulatedDevice } from '../../src/simulator';
-import { deployFlows, startNodeRed } from '../support/node-red-process';
+import { deployFlows, startNodeRed, webSocketClass } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -65,6 +65,30 @@ function byName(flow: FlowNode[], type: string, name: string): FlowNode {
   const node = flow.find((n) => n.type === type && n.name === name);
   if (!node) throw new Error(`no ${type} named "${name}" in the example`);
   return node;
+}
+
+/** The status text a node shows under itself now: Node-RED keeps each node's last status for new editors. */
+function statusTextOf(adminUrl: string, nodeId: string, timeoutMs = 5_000): Promise<string> {
+  const WebSocket = webSocketClass();
+  const url = new URL('comms', adminUrl);
+  url.protocol = 'ws:';
+  const socket = new WebSocket(url.toString());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no status of ${nodeId} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('error', reject);
+    socket.on('open', () => socket.send(JSON.stringify({ subscribe: `status/${nodeId}` })));
+    socket.on('message', (data) => {
+      const events = [JSON.parse(String(data)) as unknown].flat() as { topic?: string; data?: { text?: unknown } }[];
+      const status = events.find((event) => event.topic === `status/${nodeId}`);
+      if (status === undefined) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(String(status.data?.text ?? ''));
+    });
+  });
 }
 
 function execNpm(args: string[], cwd: string): Promise<void> {
@@ -352,6 +376,8 @@ describe('examples', function () {
       assert.equal(announced.length, 1, 'output 1 once');
       assert.equal(resourceOf(announced[0]).sid, shown[0].sid, 'output 1 is the first attempt');
       assert.deepEqual(debug.messages.filter(errors).map((m) => m.value), [], 'no Catch error');
+      // What the user reads under "attempts" without opening the sidebar.
+      assert.equal(await statusTextOf(nodeRed.adminUrl, byName(flow, 'debug', 'attempts').id), `attempt ${last}: sent`);
     });
 
     it('a SIM never attached: the Catch node gets the "gave up" error at the deadline', async function () {
