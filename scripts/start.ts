@@ -1,6 +1,6 @@
 /**
- * `npm start`: the whole loop on one machine. The simulator (the Super SIM / Wireless APIs and three
- * devices that echo what they receive) and a Node-RED from the devDependencies, with this package
+ * `npm start`: the whole loop on one machine. The simulator (the Super SIM / Wireless APIs and four
+ * devices that echo what they receive, one of which sleeps and wakes by turns) and a Node-RED from the devDependencies, with this package
  * packed and installed into its user directory as a user would install it, and a demo flow that sends
  * commands, receives the devices' answers and shows every status change.
  *
@@ -235,7 +235,12 @@ export async function answers(url: string): Promise<boolean> {
 // ---- the demo ---------------------------------------------------------------------------------
 
 /** The simulated SIMs of the demo; the demo flow addresses them by these unique names. */
-export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker', meter: 'sim-meter' } as const;
+export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker', meter: 'sim-meter', sleeper: 'sim-sleeper' } as const;
+/**
+ * sim-sleeper's device sleeps (detached, so commands to it end `failed`) and wakes (attached) by
+ * turns, from the start: what example 05 "Wake a sleeping device" keeps trying against.
+ */
+export const DEMO_SLEEP = { asleepMs: 30_000, awakeMs: 30_000 } as const;
 export const DEMO_DEVICE_PORT = 6655;
 /** Where the demo's supersim-command-in listens, under Node-RED's httpNodeRoot. */
 export const DEMO_COMMANDS_PATH = '/supersim/commands';
@@ -273,6 +278,12 @@ export const DEMO_IDS = {
  * out what a resource lacks: `payload` for IP and SMS Commands, `command` for Wireless ones.
  */
 export const DEMO_COMMAND_SUMMARY = '{"status": payload.status, "sid": payload.sid, "payload": payload.payload, "command": payload.command}';
+
+/**
+ * What "thermostat's answer" shows: the answer, then the command it answers (output 3 carries it as
+ * msg.request), so the sidebar ties each answer to its command without expanding anything.
+ */
+export const DEMO_ANSWER_SUMMARY = '{"answer": payload, "command": request.sid, "sent": request.payload}';
 
 export interface DemoFlowOptions {
   /** Where the simulator's API is, e.g. http://127.0.0.1:1881. */
@@ -319,7 +330,8 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     complete: 'msg' in sidebar ? sidebar.msg : sidebar.jsonata,
     targetType: 'msg' in sidebar ? 'msg' : 'jsonata',
     statusVal: shown ?? '',
-    statusType: shown === 'payload' ? 'auto' : 'msg',
+    // 'auto' shows what the sidebar shows: right for a payload, not for a summary of the message.
+    statusType: shown === 'payload' && 'msg' in sidebar && sidebar.msg === 'payload' ? 'auto' : 'msg',
     x,
     y,
     wires: [],
@@ -349,7 +361,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
         'Click the button on the left of an inject node to send a command to a simulated device. ' +
         'Open the Debug sidebar to see what happens: the command the API created, each status ' +
         'change of it (through the status filter), and the answer the device sends back (`ack:<what it got>`), ' +
-        'which arrives at the command in node.',
+        'which arrives at the command in node.\n\n' +
+        "The thermostat's IP Command node waits for the device's answer: its output 3 carries the answer with the " +
+        "command it answers (`msg.request`), shown by *thermostat's answer*.\n\n" +
+        `The simulator's \`${DEMO_SIMS.sleeper}\` sleeps and wakes by turns (${DEMO_SLEEP.asleepMs / 1000} s each): ` +
+        'the example "Wake a sleeping device" keeps trying a command to it until one gets through.',
     },
     {
       id: id.account,
@@ -386,9 +402,9 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
     },
     // Named for what they send, not like the palette's nodes: the send nodes are those.
     inject(id.injectIp, 'text by IP', 'set temperature 21', 'str', 130, id.sendIp),
-    inject(id.injectIpBinary, 'bytes by IP', '[1,2,3,4]', 'bin', 190, id.sendIpBinary),
-    inject(id.injectSms, 'text by SMS', 'where are you?', 'str', 250, id.sendSms),
-    inject(id.injectWireless, 'text by Wireless', 'read meter', 'str', 310, id.sendWireless),
+    inject(id.injectIpBinary, 'bytes by IP', '[1,2,3,4]', 'bin', 250, id.sendIpBinary),
+    inject(id.injectSms, 'text by SMS', 'where are you?', 'str', 310, id.sendSms),
+    inject(id.injectWireless, 'text by Wireless', 'read meter', 'str', 370, id.sendWireless),
     // The thermostat's node waits for the device's answer: output 3 carries it, tied to the command.
     {
       ...send(id.sendIp, 130, { type: 'supersim-ip-command', sim: DEMO_SIMS.thermostat, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
@@ -398,11 +414,12 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       outputs: 3,
       wires: [[id.debugCreated], [id.filter], [id.answerAsText]],
     },
-    send(id.sendIpBinary, 190, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
-    send(id.sendSms, 250, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    send(id.sendWireless, 310, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
-    // Laid out for a 1400×900 window with the sidebars open: nothing right of x≈850, no status text under a neighbour.
-    debug(id.debugCreated, 'command created', null, 610, 160, { jsonata: DEMO_COMMAND_SUMMARY }),
+    send(id.sendIpBinary, 250, { type: 'supersim-ip-command', sim: DEMO_SIMS.tracker, devicePort: String(DEMO_DEVICE_PORT), payloadType: 'auto' }),
+    send(id.sendSms, 310, { type: 'supersim-sms-command', api: 'supersim', sim: DEMO_SIMS.tracker, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    send(id.sendWireless, 370, { type: 'supersim-sms-command', api: 'wireless', sim: DEMO_SIMS.meter, commandMode: 'text', includeSid: 'none', deliveryReceipt: true }),
+    // Laid out for a 1400×900 window with the sidebars open: nothing right of x≈890, no status text under a
+    // neighbour, the longest included ("sent at 12:00:00 · 10 waiting for an answer" under the thermostat's node).
+    debug(id.debugCreated, 'command created', null, 700, 250, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.filter,
       type: 'supersim-status-filter',
@@ -412,11 +429,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       maxCommands: 100000,
       store: '',
       x: 600,
-      y: 250,
+      y: 310,
       wires: [[id.debugStatus]],
     },
     // Below the filter, not beside it: the filter's counts under it would run beneath a node on its right.
-    debug(id.debugStatus, 'status change', 'payload.status', 640, 320, { jsonata: DEMO_COMMAND_SUMMARY }),
+    debug(id.debugStatus, 'status change', 'payload.status', 660, 380, { jsonata: DEMO_COMMAND_SUMMARY }),
     {
       id: id.commentReceive,
       type: 'comment',
@@ -424,7 +441,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       name: `Receive what the devices send back (the simulator's Fleet "default" points at ${DEMO_COMMANDS_PATH})`,
       info: '',
       x: 400,
-      y: 400,
+      y: 440,
       wires: [],
     },
     {
@@ -435,7 +452,7 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       account: id.account,
       url: DEMO_COMMANDS_PATH,
       x: 150,
-      y: 450,
+      y: 490,
       // Output 2 would carry status callbacks of commands sent with this node's URL as CallbackUrl; the send
       // nodes here track through the account instead.
       wires: [[id.asText], []],
@@ -462,10 +479,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       libs: [],
       // Far enough right that "from sim-thermostat: received at 12:00:00" under command in ends before it.
       x: 470,
-      y: 450,
+      y: 490,
       wires: [[id.debugFromDevices]],
     },
-    debug(id.debugFromDevices, 'device answered', 'payload', 700, 450),
+    debug(id.debugFromDevices, 'device answered', 'payload', 700, 490),
+    // A row below the thermostat's node, not beside it: its status with the waiting count takes the room on its right.
     {
       id: id.answerAsText,
       type: 'function',
@@ -478,11 +496,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       initialize: '',
       finalize: '',
       libs: [],
-      x: 590,
-      y: 100,
+      x: 540,
+      y: 190,
       wires: [[id.debugAnswer]],
     },
-    debug(id.debugAnswer, "thermostat's answer", 'payload', 790, 100),
+    debug(id.debugAnswer, "thermostat's answer", 'payload', 750, 190, { jsonata: DEMO_ANSWER_SUMMARY }),
     {
       id: id.catchErrors,
       type: 'catch',
@@ -491,11 +509,11 @@ export function demoFlow(options: DemoFlowOptions): { flows: object[]; credentia
       scope: null,
       uncaught: false,
       x: 130,
-      y: 530,
+      y: 570,
       wires: [[id.debugErrors]],
     },
     // The error's text, readable in the sidebar; the whole msg.error would be a collapsed object.
-    debug(id.debugErrors, 'error message', null, 360, 530, { msg: 'error.message' }),
+    debug(id.debugErrors, 'error message', null, 360, 570, { msg: 'error.message' }),
   ];
   const { credentials } = simulator;
   return {
@@ -621,6 +639,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
       { uniqueName: DEMO_SIMS.tracker },
       // A Wireless SIM reports what its device sends per SIM, not per fleet.
       { uniqueName: DEMO_SIMS.meter, api: 'wireless', commandsCallbackUrl: commandsUrl },
+      { uniqueName: DEMO_SIMS.sleeper, sleep: { ...DEMO_SLEEP } },
     ],
     fleets: [{ uniqueName: 'default', ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl }],
   });
@@ -664,13 +683,15 @@ function instructions(demo: DemoRun): string {
     '',
     'Open the editor and click the square button on the left of an inject node, e.g. "text by IP"',
     `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,
-    '  command created  the command the API created (status queued)',
-    '  status change    each step of its delivery: sent, then delivered for SMS',
-    '  device answered  what the device sent back: ack:<what it got>',
-    '  error message    what went wrong, if anything did',
+    '  command created      the command the API created (status queued)',
+    '  status change        each step of its delivery: sent, then delivered for SMS',
+    "  thermostat's answer  the answer to \"text by IP\", tied to its command (the IP node waits for it)",
+    '  device answered      what each device sent back: ack:<what it got>',
+    '  error message        what went wrong, if anything did',
     '',
     'To try an example (Menu > Import > Examples > node-red-contrib-supersim), choose the account',
     `"Simulator (KORE)" in its Super SIM nodes and a SIM above; for "Point a Fleet at this node" the Fleet is "default".`,
+    `${DEMO_SIMS.sleeper} sleeps ${DEMO_SLEEP.asleepMs / 1000} s and wakes ${DEMO_SLEEP.awakeMs / 1000} s by turns (commands to it fail while it sleeps): try it with "Wake a sleeping device".`,
     '',
     'The flow is rewritten at each npm start: export what you change (Menu > Export).',
     'Press Ctrl-C to stop Node-RED and the simulator.',

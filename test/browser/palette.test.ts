@@ -1,8 +1,8 @@
 /**
  * The package as users get it (packed, installed into a Node-RED by `npm start`'s demo) in a real
  * headless Chromium at 1400×900: the palette shows the four nodes under Super SIM, the demo fits the
- * window and its status texts stay clear of other nodes, Import > Examples lists this package's flows
- * and two of them import without a conflict prompt, the editor asks nothing of the internet and raises
+ * window and its status texts (the longest too) stay clear of other nodes, Import > Examples lists this package's flows
+ * and three of them import without a conflict prompt, the editor asks nothing of the internet and raises
  * no script errors, and a screenshot of the demo flow after a round of commands is written to
  * docs/demo-flow.png for the README.
  */
@@ -28,7 +28,7 @@ interface EditorRED {
   };
   sidebar: { show(id: string): void };
   workspaces: { show(id: string): void; delete(workspace: unknown): void };
-  view: { select(selection: string | string[]): void; importNodes(nodes: object[], options: { generateIds: boolean }): void };
+  view: { select(selection: string | string[]): void; importNodes(nodes: object[], options: { generateIds: boolean }): void; redrawStatus(node: unknown): void };
 }
 declare const RED: EditorRED;
 /** The page's own, called inside page functions (this project's TypeScript has no DOM library). */
@@ -45,7 +45,18 @@ const EXAMPLES = [
   '02 Send an SMS Command and a binary Wireless Command',
   '03 Receive commands from devices',
   '04 Track delivery with command-in and the status filter',
+  '05 Wake a sleeping device',
 ];
+/**
+ * The longest status each send node of the demo shows (a count of two digits: a user clicking the
+ * button again and again): the layout must leave room for it, not only for what one round shows.
+ */
+const WIDEST_STATUSES: Record<string, string> = {
+  [DEMO_IDS.sendIp]: 'sent at 12:00:00 · 10 waiting for an answer',
+  [DEMO_IDS.sendIpBinary]: 'sent at 12:00:00',
+  [DEMO_IDS.sendSms]: 'delivered at 12:00:00',
+  [DEMO_IDS.sendWireless]: 'delivered at 12:00:00',
+};
 /** The window the demo is laid out for (a 1440×900 laptop screen minus the browser's frame). */
 const VIEWPORT = { width: 1400, height: 900 };
 
@@ -163,7 +174,8 @@ describe('palette, examples and the demo in a real browser', function () {
     assert.ok(statSync(SCREENSHOT).mtimeMs >= started - 1000 && statSync(SCREENSHOT).size > 10_000, 'a fresh, non-empty screenshot');
   });
 
-  it('fits the demo in a 1400×900 window: every node inside the canvas, no status text under another node', async function () {
+  /** Every node of the demo inside the visible canvas, and no status text running into another node. */
+  async function checkLayout(minimumStatuses: number): Promise<void> {
     const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
       const box = element.getBoundingClientRect();
       // The visible canvas, without its scroll bars.
@@ -185,7 +197,7 @@ describe('palette, examples and the demo in a real browser', function () {
       assert.ok(node.x >= chart.x && node.y >= chart.y && node.x + node.width <= chart.right && node.y + node.height <= chart.bottom, `node ${node.id} ${JSON.stringify(node)} is inside the canvas ${JSON.stringify(chart)}`);
     }
     const statuses = await boxes('g.red-ui-flow-node-group .red-ui-flow-node-status-label');
-    assert.ok(statuses.length >= 7, `status texts are shown after the round (${statuses.length})`);
+    assert.ok(statuses.length >= minimumStatuses, `status texts are shown (${statuses.length})`);
     for (const status of statuses) {
       assert.ok(status.x + status.width <= chart.right, `the status of ${status.id} ends inside the canvas`);
       for (const node of nodes.filter((other) => other.id !== status.id)) {
@@ -195,6 +207,27 @@ describe('palette, examples and the demo in a real browser', function () {
         assert.ok(!(overlapsX && overlapsY), `the status of ${status.id} ${JSON.stringify(status)} runs into node ${node.id} ${JSON.stringify(node)}`);
       }
     }
+  }
+
+  it('fits the demo in a 1400×900 window: every node inside the canvas, no status text under another node', async function () {
+    await checkLayout(7);
+  });
+
+  it("leaves room for the send nodes' longest statuses (\"sent at 12:00:00 · 10 waiting for an answer\")", async function () {
+    // As the editor shows a status the runtime publishes (status/<id> over /comms), with the longest texts.
+    await page.evaluate((widest) => {
+      for (const [id, text] of Object.entries(widest)) {
+        const node = RED.nodes.node(id) as { status?: object; dirty?: boolean; dirtyStatus?: boolean };
+        node.status = { fill: 'green', shape: 'dot', text };
+        node.dirtyStatus = true;
+        node.dirty = true;
+        RED.view.redrawStatus(node);
+      }
+    }, WIDEST_STATUSES);
+    await page.waitForTimeout(300);
+    const shown = await page.locator(`#${DEMO_IDS.sendIp} .red-ui-flow-node-status-label`).textContent();
+    assert.equal(shown, WIDEST_STATUSES[DEMO_IDS.sendIp]);
+    await checkLayout(Object.keys(WIDEST_STATUSES).length);
   });
 
   it('asks nothing of the internet: the palette catalogue comes from the demo\'s own Node-RED', function () {
@@ -225,7 +258,7 @@ describe('palette, examples and the demo in a real browser', function () {
     await page.locator('#red-ui-clipboard-dialog-cancel').click();
   });
 
-  it('imports two examples one after the other, each into a tab of its own, without a conflict prompt', async function () {
+  it('imports three examples one after the other, each into a tab of its own, without a conflict prompt', async function () {
     const importExample = async (name: string): Promise<void> => {
       await page.locator('#red-ui-header-button-sidemenu').click();
       await page.locator('#menu-item-import').click();
@@ -246,6 +279,7 @@ describe('palette, examples and the demo in a real browser', function () {
     });
     await importExample(EXAMPLES[0]);
     await importExample(EXAMPLES[1]);
+    await importExample(EXAMPLES[4]);
     // Node-RED asks "import copy or replace?" in a notification when an imported id exists already.
     await page.waitForTimeout(500);
     const notices = await page.locator('.red-ui-notification').allTextContents();
@@ -255,13 +289,13 @@ describe('palette, examples and the demo in a real browser', function () {
       RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
       return labels;
     });
-    assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example']);
+    assert.deepEqual(tabsAfter, [...tabsBefore, 'IP Command example', 'SMS and Wireless example', 'Wake a sleeping device example']);
     // Each example's tab shows all of it in this window too: no comment starts left of the canvas.
     const chart = await page.locator('#red-ui-workspace-chart').evaluate((element) => {
       const box = element.getBoundingClientRect();
       return { x: box.x, y: box.y, right: box.x + element.clientWidth, bottom: box.y + element.clientHeight };
     });
-    for (const tab of ['5e5e020000000000', '5e5e010000000000']) {
+    for (const tab of ['5e5e060000000000', '5e5e020000000000', '5e5e010000000000']) {
       await page.evaluate((id) => RED.workspaces.show(id), tab);
       await page.waitForTimeout(300);
       const outside = await page.locator('#red-ui-workspace-chart').evaluate((element, box) => {
@@ -270,6 +304,7 @@ describe('palette, examples and the demo in a real browser', function () {
           .filter(({ rect }) => rect.width > 0 && (rect.x < box.x || rect.y < box.y || rect.x + rect.width > box.right || rect.y + rect.height > box.bottom))
           .map(({ id }) => id);
       }, chart);
+      await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), `example-tab-${tab}.png`) });
       assert.deepEqual(outside, [], `nodes of tab ${tab} outside the canvas`);
     }
     await page.screenshot({ path: join(mkdirAndReturn(ARTIFACTS), 'imported-examples.png') });

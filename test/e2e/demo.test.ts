@@ -12,11 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebugWatcher, pressInject, resourceOf, textOf } from '../../scripts/compat-support';
 import type { DebugMessage } from '../../scripts/compat-support';
-import { DEMO_IDS, DEMO_SIMS, PROJECT_ROOT, childEnv, startDemo } from '../../scripts/start';
+import { DEMO_DEVICE_PORT, DEMO_IDS, DEMO_SIMS, DEMO_SLEEP, PROJECT_ROOT, childEnv, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
 import { freePort } from '../support/net';
 
 const ids = DEMO_IDS;
+
+interface ExampleNode {
+  id: string;
+  type: string;
+  name?: string;
+  z?: string;
+  [key: string]: unknown;
+}
 
 function from(id: string): (m: DebugMessage) => boolean {
   return (m) => m.id === id;
@@ -109,6 +117,20 @@ describe('npm start: the demo', function () {
     assert.equal(resourceOf(sent).status, 'sent');
   });
 
+  it("IP Command with waitAnswer: the thermostat's answer leaves output 3 tied to its command (msg.request.sid)", async function () {
+    const flows = (await (await fetch(new URL('flows', demo.url))).json()) as { id: string; wires?: string[][]; waitAnswer?: boolean; outputs?: number }[];
+    const sendIp = flows.find((node) => node.id === ids.sendIp);
+    assert.deepEqual([sendIp?.waitAnswer, sendIp?.outputs, sendIp?.wires?.[2]], [true, 3, [ids.answerAsText]]);
+
+    const earlier = new Set(debug.messages);
+    await pressInject(demo.url, ids.injectIp);
+    const created = resourceOf(await debug.waitFor((m) => !earlier.has(m) && from(ids.debugCreated)(m) && resourceOf(m).payload === 'set temperature 21', 'of the created IP Command'));
+    const answer = await debug.waitFor((m) => from(ids.debugAnswer)(m) && resourceOf(m).command === created.sid, `of the answer to ${created.sid}`);
+    // Shown as text, then the command it answers: the sidebar ties the two without expanding anything.
+    assert.deepEqual(answer.value, { answer: 'ack:set temperature 21', command: created.sid, sent: 'set temperature 21' });
+    assert.match(created.sid ?? '', /^HG[0-9a-f]{32}$/);
+  });
+
   it('SMS Command: sent then delivered, each status once, and the device answers by SMS', async function () {
     await pressInject(demo.url, ids.injectSms);
     const created = resourceOf(await debug.waitFor((m) => from(ids.debugCreated)(m) && resourceOf(m).payload === 'where are you?', 'of the created SMS Command'));
@@ -137,6 +159,54 @@ describe('npm start: the demo', function () {
     assert.deepEqual(Object.keys(created), ['status', 'sid', 'command']);
     const delivered = await debug.waitFor((m) => from(ids.debugStatus)(m) && resourceOf(m).sid === created.sid && resourceOf(m).status === 'delivered', 'delivered');
     assert.deepEqual(Object.keys(resourceOf(delivered)), ['status', 'sid', 'command']);
+  });
+
+  it(`has ${DEMO_SIMS.sleeper}, a device that sleeps and wakes by turns, for the example "Wake a sleeping device"`, function () {
+    const sleeper = demo.simulator.sim(DEMO_SIMS.sleeper);
+    assert.deepEqual(sleeper.sleepSchedule, DEMO_SLEEP);
+    assert.equal(sleeper.api, 'supersim');
+  });
+
+  it('example 05, filled in as its first comment says, keeps trying sim-sleeper until it wakes (the real 30 s backoff)', async function () {
+    this.timeout(90_000);
+    const example = JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples', '05 Wake a sleeping device.json'), 'utf8')) as ExampleNode[];
+    const send = example.find((node) => node.type === 'supersim-ip-command') as ExampleNode;
+    const first = example.filter((node) => node.type === 'comment').sort((a, b) => Number(a.y) - Number(b.y))[0];
+    // What the comment asks: the demo's account, the SIM sim-sleeper, device port 6655.
+    assert.match(String(first.name), /account Simulator \(KORE\), SIM sim-sleeper/);
+    assert.equal(send.devicePort, String(DEMO_DEVICE_PORT));
+    Object.assign(send, { account: ids.account, sim: DEMO_SIMS.sleeper });
+    const tab = example.find((node) => node.type === 'tab') as ExampleNode;
+    const nodes = example.filter((node) => node.z === tab.id);
+    const added = await fetch(new URL('flow', demo.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ label: tab.label, nodes }),
+    });
+    assert.equal(added.status, 200, await added.text());
+    const attempts = example.find((node) => node.type === 'debug' && node.name === 'attempts') as ExampleNode;
+    const errors = example.find((node) => node.type === 'debug' && node.name === 'error message') as ExampleNode;
+
+    // Asleep for the first attempt, awake well before the second (about 30 s later).
+    demo.simulator.sim(DEMO_SIMS.sleeper).detachFor(5_000);
+    const inject = (example.find((node) => node.type === 'inject') as ExampleNode).id;
+    // The added flow starts a moment after the answer: its inject node is found once it runs.
+    for (let tries = 0; ; tries++) {
+      try {
+        await pressInject(demo.url, inject);
+        break;
+      } catch (err) {
+        if (tries >= 50 || !/HTTP 404/.test((err as Error).message)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const sent = await debug.waitFor((m) => m.id === attempts.id && resourceOf(m).status === 'sent', 'of an attempt sent', 60_000);
+    const shown = debug.messages.filter((m) => m.id === attempts.id).map((m) => `${String(resourceOf(m).attempt)}:${String(resourceOf(m).status)}`);
+    assert.deepEqual(shown, ['1:failed', '2:sent']);
+    assert.equal(resourceOf(sent).attempt, 2);
+    assert.deepEqual(debug.messages.filter((m) => m.id === errors.id), []);
+    const creates = demo.simulator.ipCommands().filter((c) => c.direction === 'to_sim' && c.sim_sid === demo.simulator.sim(DEMO_SIMS.sleeper).sid);
+    assert.deepEqual(creates.map((c) => c.status), ['failed', 'sent']);
   });
 
   it('logs what the devices received, for the terminal', function () {
@@ -181,6 +251,7 @@ describe('npm start: the process', function () {
       assert.match(output, /click the square button on the left of an inject node/);
       assert.match(output, /Fleet "default"/, 'names the Fleet that "Point a Fleet at this node" needs');
       assert.match(output, /choose the account\n"Simulator \(KORE\)"/, 'says which account the examples take');
+      assert.match(output, /sim-sleeper sleeps 30 s and wakes 30 s .*"Wake a sleeping device"/, 'says which SIM the sleeping example takes');
       assert.equal(await portInUse(port), true);
       assert.equal(await portInUse(simulatorPort), true);
 

@@ -15,7 +15,7 @@ import type { DebugMessage } from '../../scripts/compat-support';
 import { childEnv, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
 import { Simulator } from '../../src/simulator';
 import type { SimulatedDevice } from '../../src/simulator';
-import { deployFlows, startNodeRed } from '../support/node-red-process';
+import { deployFlows, startNodeRed, webSocketClass } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -31,6 +31,11 @@ const WIRELESS_SIM = 'my-wireless-device';
 const DEVICE_PORT = 6655;
 /** What example 4 asks users to replace with their public URL. */
 const PLACEHOLDER_BASE = 'https://nodered.example.com';
+/**
+ * Keeping trying waits about 30 s after a failed attempt; settings.js shortens it here. The second
+ * wait (0.8 s at least) leaves a test the time to attach the SIM before the third attempt.
+ */
+const KEEP_TRYING = { firstRetryMs: 500, maxRetryMs: 1_000 };
 
 interface FlowNode {
   id: string;
@@ -51,7 +56,7 @@ function load(file: string): FlowNode[] {
   return JSON.parse(readFileSync(join(file === DASHBOARD_EXAMPLE ? EXTRAS : EXAMPLES, file), 'utf8')) as FlowNode[];
 }
 
-/** The menu's four and the dashboard one. */
+/** The menu's five and the dashboard one. */
 function allExampleFiles(): string[] {
   return [...exampleFiles(), DASHBOARD_EXAMPLE];
 }
@@ -60,6 +65,30 @@ function byName(flow: FlowNode[], type: string, name: string): FlowNode {
   const node = flow.find((n) => n.type === type && n.name === name);
   if (!node) throw new Error(`no ${type} named "${name}" in the example`);
   return node;
+}
+
+/** The status text a node shows under itself now: Node-RED keeps each node's last status for new editors. */
+function statusTextOf(adminUrl: string, nodeId: string, timeoutMs = 5_000): Promise<string> {
+  const WebSocket = webSocketClass();
+  const url = new URL('comms', adminUrl);
+  url.protocol = 'ws:';
+  const socket = new WebSocket(url.toString());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no status of ${nodeId} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('error', reject);
+    socket.on('open', () => socket.send(JSON.stringify({ subscribe: `status/${nodeId}` })));
+    socket.on('message', (data) => {
+      const events = [JSON.parse(String(data)) as unknown].flat() as { topic?: string; data?: { text?: unknown } }[];
+      const status = events.find((event) => event.topic === `status/${nodeId}`);
+      if (status === undefined) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(String(status.data?.text ?? ''));
+    });
+  });
 }
 
 function execNpm(args: string[], cwd: string): Promise<void> {
@@ -88,7 +117,10 @@ describe('examples', function () {
     device = simulator.sim(SIM);
     wirelessDevice = simulator.sim(WIRELESS_SIM);
     await device.listen(DEVICE_PORT);
-    nodeRed = await startNodeRed({ extraModules: [join(modulesDir, 'node_modules', '@flowfuse', 'node-red-dashboard')] });
+    nodeRed = await startNodeRed({
+      extraModules: [join(modulesDir, 'node_modules', '@flowfuse', 'node-red-dashboard')],
+      settings: { supersim: { keepTrying: KEEP_TRYING } },
+    });
     debug = await DebugWatcher.open(nodeRed.adminUrl);
   });
 
@@ -139,12 +171,13 @@ describe('examples', function () {
     (m: DebugMessage): boolean =>
       m.id === node.id;
 
-  it('are four flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
+  it('are five flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
     assert.deepEqual(exampleFiles(), [
       '01 Send an IP Command.json',
       '02 Send an SMS Command and a binary Wireless Command.json',
       '03 Receive commands from devices.json',
       '04 Track delivery with command-in and the status filter.json',
+      '05 Wake a sleeping device.json',
     ]);
     const files = allExampleFiles();
     for (const file of files) {
@@ -221,7 +254,7 @@ describe('examples', function () {
         }
       }
     }
-    assert.ok(catches >= 2, 'examples 01 and 02 catch errors');
+    assert.ok(catches >= 3, 'examples 01, 02 and 05 catch errors');
   });
 
   it('every node type the examples use is known to a Node-RED with this package (and Dashboard 2)', async function () {
@@ -304,7 +337,69 @@ describe('examples', function () {
     );
   });
 
-  it('05 Device control panel (Dashboard 2): the buttons send, the tables fill, the dashboard is served', async function () {
+  describe('05 Wake a sleeping device', function () {
+    type Attempt = { attempt?: number; status?: string; error_code?: number | string | null; sid?: string };
+    const attemptOf = (m: DebugMessage): Attempt => resourceOf(m) as Attempt;
+    const createsOf = (payload: string): number => simulator.ipCommands().filter((c) => c.direction === 'to_sim' && c.sim_sid === device.sid && c.payload === payload).length;
+
+    afterEach(function () {
+      device.attach();
+    });
+
+    it('keeps trying while the SIM is detached: every attempt on output 2, the last one sent, one create each, no Catch error', async function () {
+      const flow = await deployExample('05 Wake a sleeping device.json', (nodes) => {
+        byName(nodes, 'inject', 'wake up').payload = 'wake up (detached, then attached)';
+      });
+      const payload = 'wake up (detached, then attached)';
+      const attempts = from(byName(flow, 'debug', 'attempts'));
+      const created = from(byName(flow, 'debug', 'command created'));
+      const errors = from(byName(flow, 'debug', 'error message'));
+      device.detach();
+      await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'wake up').id);
+      await debug.waitFor((m) => attempts(m) && attemptOf(m).attempt === 2 && attemptOf(m).status === 'failed', 'of attempt 2 failed');
+      device.attach();
+      const sent = await debug.waitFor((m) => attempts(m) && attemptOf(m).status === 'sent', 'of an attempt sent');
+      // A late status or a duplicate attempt would show up in this time.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+      const shown = debug.messages.filter(attempts).map(attemptOf);
+      const last = attemptOf(sent).attempt as number;
+      assert.ok(last >= 3, `at least two failed attempts before the one sent: ${JSON.stringify(shown)}`);
+      assert.deepEqual(
+        shown.map((a) => `${a.attempt}:${a.status}`),
+        [...Array.from({ length: last - 1 }, (_, i) => `${i + 1}:failed`), `${last}:sent`],
+      );
+      for (const failed of shown.filter((a) => a.status === 'failed')) assert.equal(String(failed.error_code), '32001', 'the API\'s code for a SIM not attached');
+      assert.equal(new Set(shown.map((a) => a.sid)).size, last, 'each attempt is a command of its own');
+      assert.equal(createsOf(payload), last, 'one create per attempt');
+      const announced = debug.messages.filter((m) => created(m) && resourceOf(m).payload === payload);
+      assert.equal(announced.length, 1, 'output 1 once');
+      assert.equal(resourceOf(announced[0]).sid, shown[0].sid, 'output 1 is the first attempt');
+      assert.deepEqual(debug.messages.filter(errors).map((m) => m.value), [], 'no Catch error');
+      // What the user reads under "attempts" without opening the sidebar.
+      assert.equal(await statusTextOf(nodeRed.adminUrl, byName(flow, 'debug', 'attempts').id), `attempt ${last}: sent`);
+    });
+
+    it('a SIM never attached: the Catch node gets the "gave up" error at the deadline', async function () {
+      const payload = 'wake up (never attached)';
+      const flow = await deployExample('05 Wake a sleeping device.json', (nodes) => {
+        byName(nodes, 'supersim-ip-command', 'wake my-device').retryFor = 3;
+        byName(nodes, 'inject', 'wake up').payload = payload;
+      });
+      const attempts = from(byName(flow, 'debug', 'attempts'));
+      const errors = from(byName(flow, 'debug', 'error message'));
+      device.detach();
+      const pressed = debug.messages.length;
+      await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'wake up').id);
+      const error = await debug.waitFor((m) => errors(m) && /gave up/i.test(String(m.value)), 'of the gave-up error', 15_000);
+      const tried = debug.messages.slice(pressed).filter(attempts).map(attemptOf);
+      assert.ok(tried.length >= 2 && tried.every((a) => a.status === 'failed'), JSON.stringify(tried));
+      assert.match(String(error.value), new RegExp(`^(ReachError: )?Gave up on ${SIM} after ${tried.length} attempts over \\d+ s \\(last error code 32001\\)`));
+      assert.equal(createsOf(payload), tried.length);
+    });
+  });
+
+  it('Device control panel (Dashboard 2), in extras/: the buttons send, the tables fill, the dashboard is served', async function () {
     const tap = { rows: 'examples-test-rows', last: 'examples-test-last' };
     const presses = { reboot: 'examples-test-reboot', locate: 'examples-test-locate' };
     const flow = await deployExample(DASHBOARD_EXAMPLE, (nodes) => {
