@@ -1,44 +1,42 @@
 import type { TokenCache } from './auth';
-import { ClientConfigError, SecretRedactor, credentialsFor, resolveUrls, urlFieldOf } from './config';
-import type { Endpoint, Endpoints, SuperSimClientOptions } from './config';
+import { SecretRedactor, credentialsFor, resolveUrls } from './config';
+import type { SuperSimClientOptions } from './config';
 import { ErrorWriter } from './errors';
 import { ConcurrencyLimiter } from './limiter';
+import { MAX_PAGE_SIZE, Requests, encodeSegment, fetchToken, pageSizeUpTo } from './requests';
+import type { CallOptions } from './requests';
 import { DEFAULT_RETRY } from './retry';
+import { fetchSim, fetchWirelessSim, listFleets, listSims, listWirelessSims, updateWirelessSim } from './sims';
 import { DEFAULT_TIMEOUTS, Transport, hostOf } from './transport';
-import type { FormValue, RequestSpec } from './transport';
 import type {
   CreateIpCommandParams,
   CreateSmsCommandParams,
+  CreateWebhookSecretParams,
   CreateWirelessCommandParams,
+  CreatedWebhookSecret,
   Fleet,
   IpCommand,
+  ListFleetsFilter,
   ListIpCommandsFilter,
-  ListMeta,
+  ListSimsFilter,
   ListSmsCommandsFilter,
+  ListWebhookSecretsFilter,
   ListWirelessCommandsFilter,
+  ListWirelessSimsFilter,
   Provider,
+  Sim,
   SmsCommand,
-  TokenResponse,
   UpdateFleetParams,
+  UpdateWirelessSimParams,
+  WebhookSecret,
   WirelessCommand,
+  WirelessSim,
 } from './types';
-import { wordsFor } from './words';
+import { createWebhookSecret, listWebhookSecrets } from './webhook-secrets';
+import type { WebhookAccount } from './webhook-secrets';
 
-type Api = 'supersim' | 'wireless';
-
-export interface CallOptions {
-  /**
-   * Gives up while the call is still waiting for a slot or a retry. A request already sent is left to
-   * finish, so its outcome is known: an abort never leaves a command half-sent.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * The largest PageSize each list endpoint documents (Super SIM OpenAPI; the Programmable Wireless
- * Command docs say 100 where its OpenAPI says 1000, so the stricter one).
- */
-export const MAX_PAGE_SIZE = { ipCommands: 100, smsCommands: 1000, wirelessCommands: 100 } as const;
+export type { CallOptions } from './requests';
+export { MAX_PAGE_SIZE } from './requests';
 
 /**
  * One client per account: one connection pool, one token cache, one queue, shared by every node that
@@ -50,11 +48,12 @@ export class SuperSimClient {
   readonly supersimUrl: string;
   readonly wirelessUrl: string;
   readonly tokenUrl: string | undefined;
-  readonly #endpoints: Endpoints;
+  /** KORE's webhook-secrets API; undefined for Twilio, or when it must be set (see the options). */
+  readonly webhookUrl: string | undefined;
   readonly #transport: Transport;
-  readonly #errors: ErrorWriter;
+  readonly #requests: Requests;
+  readonly #webhookAccount: WebhookAccount;
   readonly #tokenCache: TokenCache | undefined;
-  readonly #tokenRequestBody: string | undefined;
 
   constructor(options: SuperSimClientOptions) {
     const urls = resolveUrls(options);
@@ -62,22 +61,24 @@ export class SuperSimClient {
     this.supersimUrl = urls.supersimUrl;
     this.wirelessUrl = urls.wirelessUrl;
     this.tokenUrl = urls.tokenUrl;
-    this.#endpoints = urls.endpoints;
+    this.webhookUrl = urls.webhookUrl;
+    const endpoints = urls.endpoints;
     const limiter = new ConcurrencyLimiter(options.maxInFlight ?? 16, options.maxQueue ?? 10_000);
     const redactor = new SecretRedactor();
-    this.#errors = new ErrorWriter(this.provider, redactor, (api) => hostOf(this.#endpoints, api));
-    const credentials = credentialsFor(options, redactor, () => this.#fetchToken());
+    const errors = new ErrorWriter(this.provider, redactor, (api) => hostOf(endpoints, api));
+    const credentials = credentialsFor(options, redactor, () => fetchToken(this.#transport, errors, credentials.tokenRequestBody));
     this.#tokenCache = credentials.tokenCache;
-    this.#tokenRequestBody = credentials.tokenRequestBody;
     this.#transport = new Transport({
-      endpoints: this.#endpoints,
+      endpoints,
       auth: credentials.auth,
-      errors: this.#errors,
+      errors,
       limiter,
       retry: { ...DEFAULT_RETRY, ...options.retry },
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       dispatcher: options.dispatcher,
     });
+    this.#requests = new Requests(this.#transport, errors, endpoints);
+    this.#webhookAccount = { provider: this.provider, configured: urls.webhookUrl !== undefined, redactor };
   }
 
   /** Requests being sent now, and waiting for a slot. */
@@ -101,7 +102,7 @@ export class SuperSimClient {
   // ---- Super SIM IP Commands ------------------------------------------------------------------
 
   createIpCommand(params: CreateIpCommandParams, options: CallOptions = {}): Promise<IpCommand> {
-    return this.#create<IpCommand>('createIpCommand', 'supersim', '/v1/IpCommands', `SIM ${params.sim}`, {
+    return this.#requests.create<IpCommand>('createIpCommand', 'supersim', '/v1/IpCommands', `SIM ${params.sim}`, {
       Sim: params.sim,
       Payload: params.payload,
       DevicePort: params.devicePort,
@@ -112,23 +113,30 @@ export class SuperSimClient {
   }
 
   fetchIpCommand(sid: string, options: CallOptions = {}): Promise<IpCommand> {
-    return this.#read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`, undefined, options.signal, `IP Command ${sid}`);
+    return this.#requests.read<IpCommand>('fetchIpCommand', 'supersim', `/v1/IpCommands/${encodeSegment(sid)}`, undefined, options.signal, `IP Command ${sid}`);
   }
 
-  listIpCommands(filter: ListIpCommandsFilter = {}): AsyncIterableIterator<IpCommand> {
-    return this.#list<IpCommand>('listIpCommands', 'supersim', '/v1/IpCommands', 'ip_commands', {
-      Sim: filter.sim,
-      SimIccid: filter.simIccid,
-      Status: filter.status,
-      Direction: filter.direction,
-      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.ipCommands, filter.pageSize),
+  listIpCommands(filter: ListIpCommandsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<IpCommand> {
+    return this.#requests.list<IpCommand>({
+      operation: 'listIpCommands',
+      api: 'supersim',
+      path: '/v1/IpCommands',
+      key: 'ip_commands',
+      query: {
+        Sim: filter.sim,
+        SimIccid: filter.simIccid,
+        Status: filter.status,
+        Direction: filter.direction,
+        PageSize: pageSizeUpTo(MAX_PAGE_SIZE.ipCommands, filter.pageSize),
+      },
+      signal: options.signal,
     });
   }
 
   // ---- Super SIM SMS Commands -----------------------------------------------------------------
 
   createSmsCommand(params: CreateSmsCommandParams, options: CallOptions = {}): Promise<SmsCommand> {
-    return this.#create<SmsCommand>('createSmsCommand', 'supersim', '/v1/SmsCommands', `SIM ${params.sim}`, {
+    return this.#requests.create<SmsCommand>('createSmsCommand', 'supersim', '/v1/SmsCommands', `SIM ${params.sim}`, {
       Sim: params.sim,
       Payload: params.payload,
       CallbackUrl: params.callbackUrl,
@@ -137,22 +145,29 @@ export class SuperSimClient {
   }
 
   fetchSmsCommand(sid: string, options: CallOptions = {}): Promise<SmsCommand> {
-    return this.#read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`, undefined, options.signal, `SMS Command ${sid}`);
+    return this.#requests.read<SmsCommand>('fetchSmsCommand', 'supersim', `/v1/SmsCommands/${encodeSegment(sid)}`, undefined, options.signal, `SMS Command ${sid}`);
   }
 
-  listSmsCommands(filter: ListSmsCommandsFilter = {}): AsyncIterableIterator<SmsCommand> {
-    return this.#list<SmsCommand>('listSmsCommands', 'supersim', '/v1/SmsCommands', 'sms_commands', {
-      Sim: filter.sim,
-      Status: filter.status,
-      Direction: filter.direction,
-      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.smsCommands, filter.pageSize),
+  listSmsCommands(filter: ListSmsCommandsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<SmsCommand> {
+    return this.#requests.list<SmsCommand>({
+      operation: 'listSmsCommands',
+      api: 'supersim',
+      path: '/v1/SmsCommands',
+      key: 'sms_commands',
+      query: {
+        Sim: filter.sim,
+        Status: filter.status,
+        Direction: filter.direction,
+        PageSize: pageSizeUpTo(MAX_PAGE_SIZE.smsCommands, filter.pageSize),
+      },
+      signal: options.signal,
     });
   }
 
   // ---- Programmable Wireless Commands ---------------------------------------------------------
 
   createWirelessCommand(params: CreateWirelessCommandParams, options: CallOptions = {}): Promise<WirelessCommand> {
-    return this.#create<WirelessCommand>('createWirelessCommand', 'wireless', '/v1/Commands', `SIM ${params.sim}`, {
+    return this.#requests.create<WirelessCommand>('createWirelessCommand', 'wireless', '/v1/Commands', `SIM ${params.sim}`, {
       Command: params.command,
       Sim: params.sim,
       CommandMode: params.commandMode,
@@ -164,21 +179,28 @@ export class SuperSimClient {
   }
 
   fetchWirelessCommand(sid: string, options: CallOptions = {}): Promise<WirelessCommand> {
-    return this.#read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`, undefined, options.signal, `Wireless Command ${sid}`);
+    return this.#requests.read<WirelessCommand>('fetchWirelessCommand', 'wireless', `/v1/Commands/${encodeSegment(sid)}`, undefined, options.signal, `Wireless Command ${sid}`);
   }
 
-  listWirelessCommands(filter: ListWirelessCommandsFilter = {}): AsyncIterableIterator<WirelessCommand> {
-    return this.#list<WirelessCommand>('listWirelessCommands', 'wireless', '/v1/Commands', 'commands', {
-      Sim: filter.sim,
-      Status: filter.status,
-      Direction: filter.direction,
-      Transport: filter.transport,
-      PageSize: pageSizeUpTo(MAX_PAGE_SIZE.wirelessCommands, filter.pageSize),
+  listWirelessCommands(filter: ListWirelessCommandsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<WirelessCommand> {
+    return this.#requests.list<WirelessCommand>({
+      operation: 'listWirelessCommands',
+      api: 'wireless',
+      path: '/v1/Commands',
+      key: 'commands',
+      query: {
+        Sim: filter.sim,
+        Status: filter.status,
+        Direction: filter.direction,
+        Transport: filter.transport,
+        PageSize: pageSizeUpTo(MAX_PAGE_SIZE.wirelessCommands, filter.pageSize),
+      },
+      signal: options.signal,
     });
   }
 
   async deleteWirelessCommand(sid: string): Promise<void> {
-    await this.#call<undefined>({
+    await this.#requests.call<undefined>({
       operation: 'deleteWirelessCommand',
       method: 'DELETE',
       api: 'wireless',
@@ -194,11 +216,11 @@ export class SuperSimClient {
   // ---- Fleets ---------------------------------------------------------------------------------
 
   fetchFleet(sidOrUniqueName: string): Promise<Fleet> {
-    return this.#read<Fleet>('fetchFleet', 'supersim', `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`, undefined, undefined, `Fleet ${sidOrUniqueName}`);
+    return this.#requests.read<Fleet>('fetchFleet', 'supersim', `/v1/Fleets/${encodeSegment(sidOrUniqueName)}`, undefined, undefined, `Fleet ${sidOrUniqueName}`);
   }
 
   updateFleet(sidOrUniqueName: string, params: UpdateFleetParams): Promise<Fleet> {
-    return this.#call<Fleet>({
+    return this.#requests.call<Fleet>({
       operation: 'updateFleet',
       method: 'POST',
       api: 'supersim',
@@ -217,6 +239,46 @@ export class SuperSimClient {
     });
   }
 
+  // ---- SIMs and Fleets (sims.ts) -------------------------------------------------------------
+
+  /** Super SIMs, filtered by Fleet (SID or unique name), status and ICCID, page by page. */
+  listSims(filter: ListSimsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<Sim> {
+    return listSims(this.#requests, filter, options);
+  }
+
+  fetchSim(sidOrUniqueName: string, options: CallOptions = {}): Promise<Sim> {
+    return fetchSim(this.#requests, sidOrUniqueName, options);
+  }
+
+  listFleets(filter: ListFleetsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<Fleet> {
+    return listFleets(this.#requests, filter, options);
+  }
+
+  listWirelessSims(filter: ListWirelessSimsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<WirelessSim> {
+    return listWirelessSims(this.#requests, filter, options);
+  }
+
+  fetchWirelessSim(sidOrUniqueName: string, options: CallOptions = {}): Promise<WirelessSim> {
+    return fetchWirelessSim(this.#requests, sidOrUniqueName, options);
+  }
+
+  /** Points the Commands a Wireless SIM sends at a URL (empty clears it). */
+  updateWirelessSim(sidOrUniqueName: string, params: UpdateWirelessSimParams, options: CallOptions = {}): Promise<WirelessSim> {
+    return updateWirelessSim(this.#requests, sidOrUniqueName, params, options);
+  }
+
+  // ---- KORE webhook secrets (webhook-secrets.ts) ----------------------------------------------
+
+  /** KORE only. The answer is the one time the secret's value is shown; this client redacts it from then on. */
+  createWebhookSecret(params: CreateWebhookSecretParams, options: CallOptions = {}): Promise<CreatedWebhookSecret> {
+    return createWebhookSecret(this.#requests, this.#webhookAccount, params, options);
+  }
+
+  /** KORE only: a Twilio account's first next() rejects with a ClientConfigError naming the provider. */
+  listWebhookSecrets(filter: ListWebhookSecretsFilter = {}, options: CallOptions = {}): AsyncIterableIterator<WebhookSecret> {
+    return listWebhookSecrets(this.#requests, this.#webhookAccount, filter, options);
+  }
+
   // ---- Account ---------------------------------------------------------------------------------
 
   /**
@@ -229,7 +291,7 @@ export class SuperSimClient {
       await this.#tokenCache.refreshNow();
       return;
     }
-    const page = this.#list<Fleet>('verifyCredentials', 'supersim', '/v1/Fleets', 'fleets', { PageSize: 1 });
+    const page = this.#requests.list<Fleet>({ operation: 'verifyCredentials', api: 'supersim', path: '/v1/Fleets', key: 'fleets', query: { PageSize: 1 } });
     await page.next();
     await page.return?.(undefined);
   }
@@ -254,90 +316,6 @@ export class SuperSimClient {
   }
 
   toJSON(): Record<string, unknown> {
-    return { provider: this.provider, supersimUrl: this.supersimUrl, wirelessUrl: this.wirelessUrl, tokenUrl: this.tokenUrl };
-  }
-
-  // ---- requests ------------------------------------------------------------------------------
-
-  /** Creates are the requests never sent twice once they may have reached the server. */
-  #create<T>(operation: string, api: Api, path: string, subject: string, form: Record<string, FormValue>, options: CallOptions): Promise<T> {
-    return this.#call<T>({ operation, method: 'POST', api, path, form, idempotent: false, expectBody: true, authenticate: true, signal: options.signal, subject });
-  }
-
-  #read<T>(operation: string, api: Api, path: string, query?: Record<string, FormValue>, signal?: AbortSignal, subject?: string): Promise<T> {
-    return this.#call<T>({ operation, method: 'GET', api, path, query, idempotent: true, expectBody: true, authenticate: true, signal, subject });
-  }
-
-  async *#list<T>(operation: string, api: Api, path: string, key: string, query: Record<string, FormValue>): AsyncIterableIterator<T> {
-    let page = await this.#read<Record<string, unknown>>(operation, api, path, query);
-    for (;;) {
-      const items = page[key];
-      if (!Array.isArray(items)) {
-        throw this.#errors.error(`The provider's answer to ${wordsFor(operation).doing} has no "${key}" list: check the ${urlFieldOf(api)} of the account node`, 'invalid-response', { operation, method: 'GET', path }, 'done', 1);
-      }
-      for (const item of items) yield item as T;
-      const meta = page.meta as Partial<ListMeta> | undefined;
-      const next = meta?.next_page_url;
-      if (typeof next !== 'string' || next === '') return;
-      page = await this.#read<Record<string, unknown>>(operation, api, this.#pagePath(operation, api, next));
-    }
-  }
-
-  /**
-   * A next-page URL comes from the server; following it anywhere but the account's own API would let
-   * an answer send our credentials to another host.
-   */
-  #pagePath(operation: string, api: Api, nextPageUrl: string): string {
-    const endpoint = this.#endpoints[api] as Endpoint;
-    let url: URL;
-    try {
-      url = new URL(nextPageUrl);
-    } catch {
-      throw this.#errors.error(`The provider's answer to ${wordsFor(operation).doing} links to a next page that is not a URL`, 'invalid-response', { operation, method: 'GET', path: '' }, 'done', 1);
-    }
-    if (url.origin !== endpoint.origin || !url.pathname.startsWith(endpoint.basePath + '/')) {
-      throw this.#errors.error(
-        `The provider's answer to ${wordsFor(operation).doing} links to a next page outside the configured API (${endpoint.origin}${endpoint.basePath}); not followed`,
-        'invalid-response',
-        { operation, method: 'GET', path: url.pathname },
-        'done',
-        1,
-      );
-    }
-    return url.pathname.slice(endpoint.basePath.length) + url.search;
-  }
-
-  async #fetchToken(): Promise<TokenResponse> {
-    // Not through #call: requests holding every slot may be the ones waiting for this token.
-    const answer = await this.#transport.attempt<Partial<TokenResponse>>({
-      operation: 'fetchToken',
-      method: 'POST',
-      api: 'token',
-      path: '',
-      body: this.#tokenRequestBody,
-      // Asking for a token twice only yields two tokens: harmless, so retry it like a read.
-      idempotent: true,
-      expectBody: true,
-      authenticate: false,
-    });
-    if (typeof answer.access_token !== 'string' || answer.access_token === '' || typeof answer.expires_in !== 'number') {
-      throw this.#errors.error('The token endpoint answered without access_token and expires_in: check the Token URL of the account node', 'invalid-response', { operation: 'fetchToken', method: 'POST', path: '' }, 'done', 1);
-    }
-    return answer as TokenResponse;
-  }
-
-  #call<T>(spec: RequestSpec): Promise<T> {
-    return this.#transport.call<T>(spec);
+    return { provider: this.provider, supersimUrl: this.supersimUrl, wirelessUrl: this.wirelessUrl, tokenUrl: this.tokenUrl, webhookUrl: this.webhookUrl };
   }
 }
-
-/** The caller's page size, never above what the endpoint documents (more is refused or ignored). */
-function pageSizeUpTo(max: number, requested: number | undefined): number | undefined {
-  return requested === undefined ? undefined : Math.min(requested, max);
-}
-
-function encodeSegment(value: string): string {
-  if (typeof value !== 'string' || value === '') throw new ClientConfigError('sid', 'a SID or unique name is required');
-  return encodeURIComponent(value);
-}
-

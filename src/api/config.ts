@@ -11,11 +11,13 @@ import type { ClientTimeouts } from './transport';
 import type { Provider, TokenResponse } from './types';
 import { MAX_URL_CHARS, trimTrailing } from '../shared';
 
-export const DEFAULT_URLS: Readonly<Record<Provider, { supersimUrl: string; wirelessUrl: string; tokenUrl?: string }>> = {
+export const DEFAULT_URLS: Readonly<Record<Provider, { supersimUrl: string; wirelessUrl: string; tokenUrl?: string; webhookUrl?: string }>> = {
   kore: {
     supersimUrl: 'https://supersim.api.korewireless.com',
     wirelessUrl: 'https://programmable-wireless.api.korewireless.com',
     tokenUrl: 'https://api.korewireless.com/api-services/v1/auth/token',
+    // The server kore-webhook-secrets-v1.yaml names: webhook secrets live outside both product APIs.
+    webhookUrl: 'https://webhook.api.korewireless.com',
   },
   twilio: {
     supersimUrl: 'https://supersim.twilio.com',
@@ -35,6 +37,11 @@ export interface SuperSimClientOptions {
   supersimUrl?: string;
   wirelessUrl?: string;
   tokenUrl?: string;
+  /**
+   * KORE's webhook-secrets API. Blank means KORE's own, but only while the Token URL is KORE's own
+   * too: a token from another server is never sent to KORE.
+   */
+  webhookUrl?: string;
   /** Requests of this account in flight at once; the rest wait in the queue. */
   maxInFlight?: number;
   /** Requests that may wait; past it a call fails at once. */
@@ -61,8 +68,8 @@ export class ClientConfigError extends Error {
   }
 }
 
-/** The three places a client sends requests to. */
-export type ApiName = 'supersim' | 'wireless' | 'token';
+/** The places a client sends requests to. */
+export type ApiName = 'supersim' | 'wireless' | 'token' | 'webhook';
 
 export interface Endpoint {
   origin: string;
@@ -76,6 +83,8 @@ export interface ClientUrls {
   supersimUrl: string;
   wirelessUrl: string;
   tokenUrl: string | undefined;
+  /** Undefined for Twilio, and for KORE when it may not be defaulted (see SuperSimClientOptions). */
+  webhookUrl: string | undefined;
   endpoints: Endpoints;
 }
 
@@ -89,15 +98,22 @@ export function resolveUrls(options: SuperSimClientOptions): ClientUrls {
   const supersimUrl = pickUrl('supersimUrl', options.supersimUrl, defaults.supersimUrl);
   const wirelessUrl = pickUrl('wirelessUrl', options.wirelessUrl, defaults.wirelessUrl);
   const tokenUrl = provider === 'kore' ? pickUrl('tokenUrl', options.tokenUrl, defaults.tokenUrl as string) : undefined;
+  let webhookUrl: string | undefined;
+  if (provider === 'kore') {
+    const blank = options.webhookUrl === undefined || options.webhookUrl.trim() === '';
+    if (!blank || tokenUrl === defaults.tokenUrl) webhookUrl = pickUrl('webhookUrl', options.webhookUrl, defaults.webhookUrl as string);
+  }
   return {
     provider,
     supersimUrl,
     wirelessUrl,
     tokenUrl,
+    webhookUrl,
     endpoints: {
       supersim: endpointOf(supersimUrl),
       wireless: endpointOf(wirelessUrl),
       token: tokenUrl === undefined ? undefined : endpointOf(tokenUrl),
+      webhook: webhookUrl === undefined ? undefined : endpointOf(webhookUrl),
     },
   };
 }
@@ -169,11 +185,11 @@ export class SecretRedactor {
 }
 
 /** The account node's URL fields by their editor labels: what an error about one of them names. */
-const URL_FIELDS: Readonly<Record<string, string>> = { supersimUrl: 'Super SIM API URL', wirelessUrl: 'Wireless API URL', tokenUrl: 'Token URL' };
+const URL_FIELDS: Readonly<Record<string, string>> = { supersimUrl: 'Super SIM API URL', wirelessUrl: 'Wireless API URL', tokenUrl: 'Token URL', webhookUrl: 'Webhook API URL' };
 
 /** The account node's field that holds the URL of an API, by its editor label. */
 export function urlFieldOf(api: ApiName): string {
-  return URL_FIELDS[api === 'token' ? 'tokenUrl' : api === 'supersim' ? 'supersimUrl' : 'wirelessUrl'];
+  return URL_FIELDS[`${api}Url`];
 }
 
 function pickUrl(field: string, value: string | undefined, fallback: string): string {

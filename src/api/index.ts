@@ -2,7 +2,7 @@ export * from './types';
 export { ApiError } from './errors';
 export type { ApiErrorKind, Effect } from './errors';
 export { classifyNetworkError } from './network';
-export { SuperSimClient } from './client';
+export { MAX_PAGE_SIZE, SuperSimClient } from './client';
 export type { CallOptions } from './client';
 export { ClientConfigError, DEFAULT_URLS } from './config';
 export type { SuperSimClientOptions } from './config';

@@ -34,8 +34,10 @@ export interface RequestSpec extends RequestFacts {
   path: string;
   query?: Record<string, FormValue>;
   form?: Record<string, FormValue>;
-  /** A body already encoded (the token request's). */
+  /** A body already encoded (the token request's, a JSON one). */
   body?: string;
+  /** Of `body`; a form unless said otherwise. */
+  contentType?: string;
   expectBody: boolean;
   /** Token requests carry their own credentials and must not ask for a token themselves. */
   authenticate: boolean;
@@ -173,7 +175,7 @@ export class Transport {
       if (spec.signal?.aborted) throw this.#errors.cancelled(spec, attempts);
       attempts++;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
-      if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (body !== undefined) headers['content-type'] = spec.contentType ?? 'application/x-www-form-urlencoded';
       let authorization = '';
       if (spec.authenticate) {
         const cached = this.#auth.authorization();

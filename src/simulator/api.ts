@@ -1,5 +1,4 @@
-import type { CommandDirection, CommandStatus, IncludeSid, IpCommand, SmsCommand, WirelessCommand } from '../api';
-import type { ListMeta } from '../api';
+import type { CommandDirection, CommandStatus, Fleet, IncludeSid, IpCommand, SmsCommand, WirelessCommand } from '../api';
 import {
   DEVICE_PORT_MAX,
   DEVICE_PORT_MIN,
@@ -16,104 +15,30 @@ import { TOKEN_PATH } from './faults';
 import { boolean, callbackTarget, decodeBase64, filterOf, httpMethod, integer, oneOf, required } from './params';
 import { characterCount } from '../commands';
 import type { Params } from './params';
-import { ApiError, NO_CONTENT, badRequest, jsonReply, notFound } from './reply';
+import { NO_CONTENT, badRequest, jsonReply, notFound } from './reply';
 import type { Reply } from './reply';
+import { Router, filterParam, listPage } from './router';
+import type { ListFilter } from './router';
 import type { ApiRequest } from './server';
-import type { CommandStore, PageCursor, StoredEntry } from './store';
+import type { CommandStore, StoredEntry } from './store';
+import { addSimRoutes } from './sim-routes';
+import type { WebhookSecrets } from './secrets';
 import type { SimulatorMode } from './types';
 
-type Handler = (request: ApiRequest, id: string) => Reply;
-type Method = 'GET' | 'POST' | 'DELETE';
-
-interface Route {
-  handlers: Partial<Record<Method, Handler>>;
-  allow: string;
-  /** Reachable without API credentials (the token endpoint). */
-  open: boolean;
-}
-
-const FORM_TYPE = 'application/x-www-form-urlencoded';
-const PAGE_TOKEN = /^P[AB][0-9]{1,15}$/;
 const IP_STATUSES: readonly IpCommand['status'][] = ['queued', 'sent', 'received', 'failed'];
 const STATUSES: readonly CommandStatus[] = ['queued', 'sent', 'delivered', 'received', 'failed'];
 const DIRECTIONS: readonly CommandDirection[] = ['to_sim', 'from_sim'];
 
-function isForm(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  if (contentType === FORM_TYPE) return true;
-  const semi = contentType.indexOf(';');
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === FORM_TYPE;
-}
-
-/**
- * A hand-rolled router: a map lookup for collections and a prefix check for instances, so the request
- * path does no regex work beyond the parameters' own checks.
- */
-class Router {
-  readonly #exact = new Map<string, Route>();
-  readonly #instances: { prefix: string; route: Route }[] = [];
-
-  constructor(private readonly auth: AuthGate) {}
-
-  collection(path: string, handlers: Route['handlers'], open = false): void {
-    this.#exact.set(path, { handlers, allow: Object.keys(handlers).join(', '), open });
-  }
-
-  /** `path` + '/{Sid}'. */
-  instance(path: string, handlers: Route['handlers']): void {
-    this.#instances.push({ prefix: path + '/', route: { handlers, allow: Object.keys(handlers).join(', '), open: false } });
-  }
-
-  dispatch(request: ApiRequest): Reply {
-    const { path } = request;
-    let route = this.#exact.get(path);
-    let id = '';
-    if (route === undefined) {
-      for (const candidate of this.#instances) {
-        if (!path.startsWith(candidate.prefix)) continue;
-        id = path.slice(candidate.prefix.length);
-        if (id !== '' && !id.includes('/')) route = candidate.route;
-        break;
-      }
-    }
-    if (route === undefined) throw notFound(`The requested resource ${path} was not found`);
-    const handler = route.handlers[request.method as Method];
-    if (handler === undefined) throw new ApiError(405, 20004, `Method ${request.method} not allowed on ${path}`, { allow: route.allow });
-    if (!route.open) this.auth.check(request.headers);
-    if (request.body !== '' && !isForm(request.headers['content-type'])) {
-      throw badRequest(`Content-Type must be ${FORM_TYPE}, got ${request.headers['content-type'] ?? 'none'}`);
-    }
-    if (id.includes('%')) {
-      try {
-        id = decodeURIComponent(id);
-      } catch {
-        throw notFound(`The requested resource ${path} was not found`);
-      }
-    }
-    return handler(request, id);
-  }
-}
-
-interface ListFilter<E> {
-  /** Filter parameters as the request gave them, echoed in the page URLs. */
-  echo: [string, string][];
-  match: (entry: E) => boolean;
-}
-
-function filterParam(params: Params, echo: [string, string][], name: string): string | null {
-  const value = params.get(name);
-  if (value === null || value === '') return null;
-  echo.push([name, value]);
-  return value;
-}
-
 export interface ApiConfig {
   mode: SimulatorMode;
+  accountSid: string;
   supersimUrl: string;
   wirelessUrl: string;
+  webhookUrl: string;
+  webhookSecrets: WebhookSecrets;
 }
 
-/** Builds the request handler of both APIs and the token endpoint. */
+/** Builds the request handler of both APIs, the token endpoint and (KORE) the webhook-secrets API. */
 export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (request: ApiRequest) => Reply {
   const router = new Router(auth);
 
@@ -132,42 +57,6 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
     const ref = filterParam(params, echo, 'Sim');
     // An unknown SIM matches nothing rather than failing, so a filter never reveals which SIMs exist.
     return ref === null ? null : (engine.findSim(ref)?.sid ?? undefined);
-  }
-
-  function list<R extends { sid: string }, E extends StoredEntry<R>>(
-    request: ApiRequest,
-    store: CommandStore<R, E>,
-    base: string,
-    path: string,
-    key: string,
-    maxPageSize: number,
-    filter: (params: Params) => ListFilter<E>,
-  ): Reply {
-    const params = new URLSearchParams(request.query);
-    const { echo, match } = filter(params);
-    const pageSize = integer(params, 'PageSize', 1, maxPageSize) ?? 50;
-    const page = integer(params, 'Page', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    const token = params.get('PageToken');
-    let cursor: PageCursor | null = null;
-    if (token !== null && token !== '') {
-      if (!PAGE_TOKEN.test(token)) throw badRequest(`Invalid PageToken: ${token}`);
-      cursor = { direction: token[1] === 'A' ? 'older' : 'newer', seq: Number(token.slice(2)) };
-    }
-    const result = store.page(match, pageSize, cursor);
-    const filters = echo.length === 0 ? '' : new URLSearchParams(echo).toString() + '&';
-    const urlOf = (n: number, pageToken: string | null): string =>
-      `${base}${path}?${filters}PageSize=${pageSize}&Page=${n}${pageToken === null ? '' : `&PageToken=${pageToken}`}`;
-    const items = result.items;
-    const meta: ListMeta = {
-      first_page_url: urlOf(0, null),
-      key,
-      next_page_url: result.hasOlder && items.length > 0 ? urlOf(page + 1, `PA${items[items.length - 1].seq}`) : null,
-      page,
-      page_size: pageSize,
-      previous_page_url: result.hasNewer && items.length > 0 ? urlOf(Math.max(0, page - 1), `PB${items[0].seq}`) : null,
-      url: urlOf(page, cursor === null ? null : token),
-    };
-    return jsonReply(200, { [key]: items.map((entry) => entry.resource), meta });
   }
 
   function commandFilter<E extends StoredEntry<{ sid: string; sim_sid: string; status: string; direction: string }>>(
@@ -201,7 +90,7 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
   // ---- KORE token endpoint ----------------------------------------------------------------------
 
   if (config.mode === 'kore') {
-    router.collection(TOKEN_PATH, { POST: (request) => auth.issueToken(new URLSearchParams(request.body), request.headers) }, true);
+    router.collection(TOKEN_PATH, { POST: (request) => auth.issueToken(new URLSearchParams(request.body), request.headers) }, { open: true });
   }
 
   // ---- Super SIM IP Commands ----------------------------------------------------------------------
@@ -212,7 +101,7 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
     return iccid === null ? null : (entry) => (entry.resource as IpCommand).sim_iccid === iccid;
   });
   router.collection(ipPath, {
-    GET: (request) => list(request, engine.ip, config.supersimUrl, '/v1/IpCommands', 'ip_commands', 100, ipFilter),
+    GET: (request) => listPage(request, { store: engine.ip, base: config.supersimUrl, path: '/v1/IpCommands', key: 'ip_commands', maxPageSize: 100, filter: ipFilter }),
     POST: (request) => {
       const params = new URLSearchParams(request.body);
       const simRef = required(params, 'Sim');
@@ -242,7 +131,7 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
   const smsPath = '/supersim/v1/SmsCommands';
   const smsFilter = commandFilter<StoredEntry<SmsCommand>>(STATUSES);
   router.collection(smsPath, {
-    GET: (request) => list(request, engine.sms, config.supersimUrl, '/v1/SmsCommands', 'sms_commands', 1000, smsFilter),
+    GET: (request) => listPage(request, { store: engine.sms, base: config.supersimUrl, path: '/v1/SmsCommands', key: 'sms_commands', maxPageSize: 1000, filter: smsFilter }),
     POST: (request) => {
       const params = new URLSearchParams(request.body);
       const simRef = required(params, 'Sim');
@@ -267,7 +156,7 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
     return (entry) => entry.resource.transport === transport;
   });
   router.collection(wirelessPath, {
-    GET: (request) => list(request, engine.wireless, config.wirelessUrl, '/v1/Commands', 'commands', 100, wirelessFilter),
+    GET: (request) => listPage(request, { store: engine.wireless, base: config.wirelessUrl, path: '/v1/Commands', key: 'commands', maxPageSize: 100, filter: wirelessFilter }),
     POST: (request) => {
       const params = new URLSearchParams(request.body);
       const command = required(params, 'Command');
@@ -309,8 +198,13 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
   // ---- Fleets -------------------------------------------------------------------------------------
 
   const fleetPath = '/supersim/v1/Fleets';
+  const fleetFilter = (params: Params): ListFilter<StoredEntry<Fleet>> => {
+    const echo: [string, string][] = [];
+    const profile = filterParam(params, echo, 'NetworkAccessProfile');
+    return { echo, match: (entry) => profile === null || entry.resource.network_access_profile_sid === profile };
+  };
   router.collection(fleetPath, {
-    GET: (request) => list(request, engine.fleets, config.supersimUrl, '/v1/Fleets', 'fleets', 1000, () => ({ echo: [], match: () => true })),
+    GET: (request) => listPage(request, { store: engine.fleets, base: config.supersimUrl, path: '/v1/Fleets', key: 'fleets', maxPageSize: 1000, filter: fleetFilter }),
   });
   const fleetOf = (id: string) => {
     const fleet = engine.findFleet(id);
@@ -335,6 +229,8 @@ export function createApi(engine: Engine, auth: AuthGate, config: ApiConfig): (r
       return jsonReply(200, fleet);
     },
   });
+
+  addSimRoutes(router, engine, config);
 
   return (request) => router.dispatch(request);
 }

@@ -23,6 +23,8 @@ export interface CallbackTarget {
 export interface CallbackSenderOptions {
   mode: SimulatorMode;
   credentials: SimulatorCredentials;
+  /** KORE: what signs a callback when it is prepared ('' for unsigned); it changes when a secret is created. */
+  signingSecret: () => string;
   retries: number;
   retryMs: number;
   stats: Stats;
@@ -93,9 +95,8 @@ export class CallbackSender {
     // One token per event, reused by every retry, so receivers can drop duplicates.
     const idempotencyToken = randomUUID();
     if (mode === 'kore') {
-      if (credentials.webhookSecret !== '') {
-        headers[KORE_SIGNATURE_HEADER] = koreSignature(credentials.webhookSecret, target.method, url, body ?? '');
-      }
+      const secret = this.options.signingSecret();
+      if (secret !== '') headers[KORE_SIGNATURE_HEADER] = koreSignature(secret, target.method, url, body ?? '');
       headers[KORE_IDEMPOTENCY_HEADER] = idempotencyToken;
     } else {
       headers[TWILIO_SIGNATURE_HEADER] = twilioSignature(credentials.authToken, url, isGet ? {} : fields);

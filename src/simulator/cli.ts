@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../commands';
+import { echo, logAttachment } from './cli-devices';
+import type { CliOutput } from './cli-devices';
 import type { SimulatedDevice } from './device';
 import { DURATION_FORMS, formatDuration, parseDuration } from './duration';
-import { truncateCodePoints } from './params';
+import { DEFAULT_FLEET_NAME, SIM_STATUSES } from './engine';
+import { MAX_GENERATED_SIMS, generateSims } from './generate';
 import { Simulator } from './simulator';
-import type { SimulatedSimOptions, SimulatorMode } from './types';
+import type { SimulatedFleetOptions, SimulatedSimOptions, SimulatedSimStatus, SimulatorMode } from './types';
 
 export const USAGE = `Usage: supersim-simulator [options]
 
@@ -26,6 +28,11 @@ Options:
                      sleeps 2 min and wakes 30 s. Durations: 500ms, 30s, 2m, 1h. Prefixes combine:
                      sleepy:wireless:sim-meter:90s
   --device-port N    the device port every Super SIM device listens on (default 6655)
+  --sims N           N more Super SIMs, sim-0001 to sim-N (1 to 50000), beside --devices: enough to
+                     list page by page; up to 1000 of them have a device that echoes
+  --fleet NAME       the Fleet of the --sims SIMs (default "default"); made if it does not exist
+  --sim-statuses L   statuses the --sims SIMs take in turn, e.g. active,active,inactive (default
+                     active); one of new, ready, active, inactive, scheduled
   --help             show this help
 
 While it runs, detach or attach a SIM (by unique name or SID) over HTTP, without credentials:
@@ -44,13 +51,25 @@ export interface CliDevice {
   sleep?: { asleepMs: number; awakeMs: number };
 }
 
+/** What --sims, --fleet and --sim-statuses ask for. */
+export interface CliGeneratedSims {
+  count: number;
+  fleet: string;
+  statuses: SimulatedSimStatus[];
+}
+
 export interface CliOptions {
   port: number;
   mode: SimulatorMode;
   devices: CliDevice[];
   devicePort: number;
   help: boolean;
+  /** Only with --sims. */
+  generated?: CliGeneratedSims;
 }
+
+/** Generated SIMs past this many get no device socket: a simulator of 50 000 SIMs must not open 50 000 sockets. */
+export const ECHOING_GENERATED_SIMS = 1000;
 
 /** A mistake in the command line: reported with the usage hint and exit code 2. */
 export class CliUsageError extends Error {
@@ -109,6 +128,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         mode: { type: 'string', default: 'kore' },
         devices: { type: 'string', default: DEFAULT_DEVICES },
         'device-port': { type: 'string', default: '6655' },
+        sims: { type: 'string' },
+        fleet: { type: 'string' },
+        'sim-statuses': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -126,69 +148,45 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     devices.push(device);
   }
   if (devices.length === 0) throw new CliUsageError('--devices needs at least one SIM name');
-  return {
+  const options: CliOptions = {
     port: portOption('port', values.port, 0),
     mode,
     devices,
     devicePort: portOption('device-port', values['device-port'], 1),
     help: values.help,
   };
+  const generated = generatedSims(values.sims, values.fleet, values['sim-statuses']);
+  if (generated !== undefined) {
+    const taken = generateSims({ count: generated.count }).find((sim) => devices.some((d) => d.uniqueName === sim.uniqueName));
+    if (taken !== undefined) throw new CliUsageError(`--devices names ${taken.uniqueName}, which --sims makes too: rename that device`);
+    options.generated = generated;
+  }
+  return options;
 }
 
-export interface CliOutput {
-  log(line: string): void;
-  error(line: string): void;
+function generatedSims(count: string | undefined, fleet: string | undefined, statuses: string | undefined): CliGeneratedSims | undefined {
+  if (count === undefined) {
+    if (fleet !== undefined || statuses !== undefined) throw new CliUsageError(`--${fleet !== undefined ? 'fleet' : 'sim-statuses'} is for the SIMs of --sims: add --sims N`);
+    return undefined;
+  }
+  const n = DIGITS.test(count) ? Number(count) : NaN;
+  if (!(n >= 1 && n <= MAX_GENERATED_SIMS)) throw new CliUsageError(`--sims must be an integer from 1 to ${MAX_GENERATED_SIMS}, got "${count}"`);
+  const fleetName = (fleet ?? DEFAULT_FLEET_NAME).trim();
+  if (fleetName === '' || fleetName.includes('/')) throw new CliUsageError(`--fleet "${fleet}" is not a usable Fleet name`);
+  const list = (statuses ?? 'active').split(',').map((status) => status.trim()).filter((status) => status !== '');
+  const allowed = SIM_STATUSES.supersim;
+  const wrong = list.find((status) => !allowed.includes(status));
+  if (wrong !== undefined || list.length === 0) throw new CliUsageError(`--sim-statuses must list statuses out of ${allowed.join(', ')}; got "${statuses}"`);
+  return { count: n, fleet: fleetName, statuses: list as SimulatedSimStatus[] };
 }
+
+export type { CliOutput } from './cli-devices';
 
 export interface CliRun {
   /** What the process should exit with once `simulator` (if any) has stopped. */
   exitCode: number;
   simulator: Simulator | null;
   stop(): Promise<void>;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Text when the bytes are printable UTF-8, hex otherwise, so a log line never garbles. */
-function preview(bytes: Buffer): string {
-  try {
-    const text = UTF8.decode(bytes);
-    // eslint-disable-next-line no-control-regex
-    if (!/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return JSON.stringify(text);
-  } catch {
-    // not UTF-8: fall through to hex
-  }
-  return `0x${bytes.toString('hex')}`;
-}
-
-/** The CLI's devices answer everything they receive, so a flow sees traffic both ways. */
-function echo(device: SimulatedDevice, out: CliOutput): void {
-  const failed = (error: Error): void => out.error(`[${device.uniqueName}] echo failed: ${error.message}`);
-  device.on('ip', (bytes, info) => {
-    out.log(`[${device.uniqueName}] IP Command ${info.commandSid} on device port ${info.devicePort}: ${bytes.length} bytes ${preview(bytes)}`);
-    info.reply(Buffer.concat([Buffer.from('ack:'), bytes])).catch(failed);
-  });
-  device.on('sms', (text, info) => {
-    out.log(`[${device.uniqueName}] SMS Command ${info.commandSid}: ${JSON.stringify(text)}`);
-    device.sendSms(truncateCodePoints(`ack:${text}`, SUPERSIM_SMS_MAX_CHARS)).catch(failed);
-  });
-  device.on('wireless', (command, info) => {
-    const shown = typeof command === 'string' ? JSON.stringify(command) : preview(command);
-    out.log(`[${device.uniqueName}] Command ${info.commandSid} (${info.mode}): ${shown}`);
-    const answer =
-      typeof command === 'string'
-        ? truncateCodePoints(`ack:${command}`, WIRELESS_TEXT_MAX_CHARS)
-        : Buffer.concat([Buffer.from('ack:'), command]).subarray(0, WIRELESS_BINARY_MAX_BYTES);
-    device.sendSms(answer).catch(failed);
-  });
-}
-
-/** One log line per change, so whoever watches the terminal sees why a command failed. */
-function logAttachment(device: SimulatedDevice, out: CliOutput): void {
-  const name = `[${device.uniqueName}]`;
-  const lasting = (forMs: number | null): string => (forMs === null ? '' : ` for ${formatDuration(forMs)}`);
-  device.on('detached', ({ forMs, sleeping }) => out.log(`${name} ${sleeping ? 'asleep (detached)' : 'detached'}${lasting(forMs)}`));
-  device.on('attached', ({ forMs, sleeping }) => out.log(`${name} ${sleeping ? 'awake (attached)' : 'attached'}${lasting(forMs)}`));
 }
 
 function sleepNote(sleep: CliDevice['sleep']): string {
@@ -211,9 +209,15 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
     return done(0);
   }
   const sims: SimulatedSimOptions[] = options.devices.map((d) => ({ uniqueName: d.uniqueName, api: d.api }));
+  const { generated } = options;
+  const fleets: SimulatedFleetOptions[] = [];
+  if (generated !== undefined) {
+    fleets.push({ uniqueName: generated.fleet });
+    sims.push(...generateSims({ count: generated.count, fleet: generated.fleet, statuses: generated.statuses }));
+  }
   let simulator: Simulator;
   try {
-    simulator = await Simulator.start({ mode: options.mode, port: options.port, sims });
+    simulator = await Simulator.start({ mode: options.mode, port: options.port, sims, fleets });
   } catch (error) {
     out.error(`supersim-simulator: could not start on 127.0.0.1:${options.port}: ${(error as Error).message}`);
     return done(1);
@@ -234,14 +238,16 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
         `  Client ID       ${credentials.clientId}`,
         `  Client secret   ${credentials.clientSecret}`,
         `  Webhook secret  ${credentials.webhookSecret}`,
+        `  Webhook API URL ${simulator.webhookUrl}`,
       );
     } else {
       lines.push(`  Account SID     ${credentials.accountSid}`, `  Auth token      ${credentials.authToken}`);
     }
     lines.push('', 'SIMs:');
-    const nameWidth = Math.max(...simulator.devices.map((device) => device.uniqueName.length));
+    const listed = simulator.devices.slice(0, options.devices.length);
+    const nameWidth = Math.max(...listed.map((device) => device.uniqueName.length));
     const sleepers: [SimulatedDevice, NonNullable<CliDevice['sleep']>][] = [];
-    for (const [i, device] of simulator.devices.entries()) {
+    for (const [i, device] of listed.entries()) {
       echo(device, out);
       logAttachment(device, out);
       const { sleep } = options.devices[i];
@@ -253,12 +259,15 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
       const { port } = await device.listen(options.devicePort);
       lines.push(`  ${device.uniqueName.padEnd(nameWidth)}  ${device.sid}  Super SIM, device port ${options.devicePort} = udp://127.0.0.1:${port}${sleepNote(sleep)}`);
     }
+    if (generated !== undefined) lines.push(...(await describeGenerated(simulator, listed.length, generated, options.devicePort, out)));
     const fleet = simulator.fleet();
     const fleetName = fleet.unique_name ?? fleet.sid;
+    const otherFleet = generated !== undefined && generated.fleet !== fleetName ? simulator.fleet(generated.fleet) : undefined;
     lines.push(
       '',
-      'Fleet (every SIM above is in it):',
+      otherFleet === undefined ? 'Fleet (every SIM above is in it):' : `Fleets (${generated?.count} SIMs in ${generated?.fleet}, every other SIM in ${fleetName}):`,
       `  ${fleetName}  ${fleet.sid}`,
+      ...(otherFleet === undefined ? [] : [`  ${otherFleet.unique_name ?? otherFleet.sid}  ${otherFleet.sid}`]),
       '',
       `Devices send to the Fleet's URLs: in a command in node use "Point a Fleet at this node" with Fleet ${fleetName},`,
       `or set IpCommandsUrl and SmsCommandsUrl with POST ${simulator.supersimUrl}/v1/Fleets/${fleetName}.`,
@@ -275,6 +284,20 @@ export async function runCli(argv: readonly string[], out: CliOutput = console):
     return done(1);
   }
   return { exitCode: 0, simulator, stop };
+}
+
+/** One line for all the --sims SIMs; the first ECHOING_GENERATED_SIMS of them get a device that echoes. */
+async function describeGenerated(simulator: Simulator, first: number, generated: CliGeneratedSims, devicePort: number, out: CliOutput): Promise<string[]> {
+  const devices = simulator.devices.slice(first);
+  const echoing = devices.slice(0, ECHOING_GENERATED_SIMS);
+  for (const device of echoing) {
+    echo(device, out);
+    logAttachment(device, out);
+  }
+  await Promise.all(echoing.map((device) => device.listen(devicePort)));
+  const range = devices.length === 1 ? devices[0].uniqueName : `${devices[0].uniqueName} … ${devices[devices.length - 1].uniqueName}`;
+  const echoes = echoing.length === devices.length ? `devices echo on device port ${devicePort}` : `the first ${echoing.length} echo on device port ${devicePort}`;
+  return [`  ${range}  ${devices.length} Super SIMs in Fleet ${generated.fleet}, statuses ${[...new Set(generated.statuses)].join(', ')}; ${echoes}`];
 }
 
 /** The process entry: exit 0 after a clean stop on SIGINT/SIGTERM, 2 on bad flags. */

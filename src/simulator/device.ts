@@ -59,7 +59,23 @@ export interface DeviceInit {
   attached: boolean;
   fleetSid: string;
   deviceIp: string;
-  commandsCallback: { url: string; method: HttpMethod } | null;
+  commandsCallback: CommandsCallback;
+}
+
+/** Where a Wireless SIM's own Commands (from_sim) are reported; url null: nowhere. */
+export interface CommandsCallback {
+  url: string | null;
+  method: HttpMethod;
+}
+
+/** What the SIM resources show beside the device's own fields. */
+export interface DeviceState {
+  fleetSid: string;
+  deviceIp: string;
+  commandsCallback: CommandsCallback;
+  friendlyName: string | null;
+  dateCreated: string;
+  dateUpdated: string;
 }
 
 /** The simulator's hooks into a device; symbols keep them off the public surface. */
@@ -85,7 +101,7 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
   /** Every datagram, SMS and Command the device received, in order. */
   readonly received: ReceivedItem[] = [];
 
-  readonly [deviceState]: { fleetSid: string; deviceIp: string; commandsCallback: { url: string; method: HttpMethod } | null };
+  readonly [deviceState]: DeviceState;
   readonly #host: DeviceHost;
   readonly #attachment: Attachment;
   readonly #sockets = new Map<number, DeviceSocket>();
@@ -103,7 +119,8 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
     this.api = init.api;
     this.status = init.status;
     this.#attachment = new Attachment(init.attached, host.timers, (attached, change) => this.emit(attached ? 'attached' : 'detached', change));
-    this[deviceState] = { fleetSid: init.fleetSid, deviceIp: init.deviceIp, commandsCallback: init.commandsCallback };
+    const now = new Date().toISOString();
+    this[deviceState] = { fleetSid: init.fleetSid, deviceIp: init.deviceIp, commandsCallback: { ...init.commandsCallback }, friendlyName: null, dateCreated: now, dateUpdated: now };
   }
 
   /**
@@ -116,6 +133,11 @@ export class SimulatedDevice extends EventEmitter<DeviceEvents> {
 
   set attached(value: boolean) {
     this.#attachment.set(value);
+  }
+
+  /** Wireless SIMs: where the Commands this device sends are reported (a copy); what the SIM update sets. */
+  get commandsCallback(): Readonly<CommandsCallback> {
+    return { ...this[deviceState].commandsCallback };
   }
 
   /** The sleep schedule the device follows, or null. */

@@ -18,7 +18,11 @@ import type { Timers } from './timers';
 import type { SimulatedFleetOptions, SimulatedSimOptions, SimulatorCredentials, SimulatorMode, SimulatorTiming } from './types';
 
 export const DEFAULT_FLEET_NAME = 'default';
-const SIM_STATUSES = ['active', 'ready', 'inactive', 'new', 'scheduled'];
+/** Each API's own statuses (Super SIM `sim_enum_status`, Wireless `SimStatus`). */
+export const SIM_STATUSES: Readonly<Record<'supersim' | 'wireless', readonly string[]>> = {
+  supersim: ['active', 'ready', 'inactive', 'new', 'scheduled'],
+  wireless: ['active', 'ready', 'suspended', 'deactivated', 'canceled', 'new', 'scheduled', 'updating'],
+};
 
 interface CommandEntry<R extends AnyCommand> extends StoredEntry<R> {
   device: SimulatedDevice;
@@ -37,6 +41,8 @@ export interface WirelessEntry extends CommandEntry<WirelessCommand> {
 export interface EngineConfig {
   mode: SimulatorMode;
   credentials: SimulatorCredentials;
+  /** KORE: what signs callbacks now (the webhook secrets' newest active one). */
+  signingSecret: () => string;
   timing: Required<SimulatorTiming>;
   callbackRetries: number;
   maxStoredCommands: number;
@@ -70,6 +76,8 @@ export class Engine implements DeviceHost {
   /** Fleets never expire; a store gives them the same paging as the commands. */
   readonly fleets = new CommandStore<Fleet>(Infinity);
   readonly devices: SimulatedDevice[] = [];
+  /** Every SIM of both APIs, in the order they were added: the SIM lists page through it. */
+  readonly simOrder = new CommandStore<SimulatedDevice>(Infinity);
   readonly defaultFleet: Fleet;
   readonly #resources: ResourceFactory;
   readonly #callbacks: CallbackSender;
@@ -88,6 +96,7 @@ export class Engine implements DeviceHost {
     this.#callbacks = new CallbackSender({
       mode: config.mode,
       credentials: config.credentials,
+      signingSecret: config.signingSecret,
       retries: config.callbackRetries,
       retryMs: config.timing.callbackRetryMs,
       stats: this.stats,
@@ -114,8 +123,9 @@ export class Engine implements DeviceHost {
     if (this.#sims.has(uniqueName)) throw new Error(`a SIM named ${uniqueName} already exists`);
     const api = options.api ?? 'supersim';
     if (api !== 'supersim' && api !== 'wireless') throw new TypeError(`api must be 'supersim' or 'wireless', got ${String(api)}`);
-    const status = options.status ?? 'active';
-    if (!SIM_STATUSES.includes(status)) throw new TypeError(`status must be one of ${SIM_STATUSES.join(', ')}, got ${status}`);
+    // 'inactive' of a Wireless SIM is taken as the Wireless word for it, so options can vary statuses alike.
+    const status = api === 'wireless' && options.status === 'inactive' ? 'suspended' : (options.status ?? 'active');
+    if (!SIM_STATUSES[api].includes(status)) throw new TypeError(`status of a ${api} SIM must be one of ${SIM_STATUSES[api].join(', ')}, got ${status}`);
     const fleet = options.fleet === undefined ? this.defaultFleet : this.findFleet(options.fleet);
     if (fleet === undefined) throw new Error(`unknown fleet ${options.fleet}`);
     const n = this.devices.length + 2;
@@ -130,11 +140,12 @@ export class Engine implements DeviceHost {
       fleetSid: fleet.sid,
       // 100.64.0.1 is the carrier's own address; devices get the ones after it.
       deviceIp: `100.64.${n >> 8}.${n & 255}`,
-      commandsCallback: callbackUrl === null ? null : { url: callbackUrl, method: options.commandsCallbackMethod ?? 'POST' },
+      commandsCallback: { url: callbackUrl, method: options.commandsCallbackMethod ?? 'POST' },
     });
     // Checked (and started) before the SIM exists anywhere, so a bad schedule leaves nothing behind.
     if (options.sleep !== undefined) device.sleep(options.sleep);
     this.devices.push(device);
+    this.simOrder.add({ seq: this.simOrder.nextSeq(), resource: device, deleted: false });
     this.#sims.set(device.sid, device);
     this.#sims.set(uniqueName, device);
     return device;
@@ -278,7 +289,7 @@ export class Engine implements DeviceHost {
     const resource = this.#resources.wirelessCommand(device, 'from_sim', 'received', command, binary ? 'binary' : 'text', false);
     this.wireless.add({ seq: this.wireless.nextSeq(), resource, deleted: false, device, callback: null, delivered: content });
     const target = device[deviceState].commandsCallback;
-    return this.#reportFromSim('wireless', resource, device, target?.url ?? null, target?.method ?? 'POST');
+    return this.#reportFromSim('wireless', resource, device, target.url, target.method);
   }
 
   #datagramFromDevice(device: SimulatedDevice, devicePort: number, bytes: Buffer): void {

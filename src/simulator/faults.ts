@@ -7,6 +7,9 @@ const TARGET_PATHS: Record<Exclude<FaultTarget, 'any' | 'token'>, string> = {
   smsCommands: '/supersim/v1/SmsCommands',
   fleets: '/supersim/v1/Fleets',
   wirelessCommands: '/wireless/v1/Commands',
+  sims: '/supersim/v1/Sims',
+  wirelessSims: '/wireless/v1/Sims',
+  webhookSecrets: '/webhook/v1/secrets',
 };
 
 interface ActiveRule {

@@ -1,4 +1,5 @@
-import type { CommandDirection, Fleet, HttpMethod, IpCommand, IpPayloadType, SmsCommand, WirelessCommand, WirelessCommandMode } from '../api';
+import type { CommandDirection, Fleet, HttpMethod, IpCommand, IpPayloadType, Sim, SimStatus, SmsCommand, WirelessCommand, WirelessCommandMode, WirelessSim, WirelessSimStatus } from '../api';
+import type { DeviceState } from './device';
 import type { CommandKind } from '../shared';
 import { newSid } from './ids';
 
@@ -10,6 +11,11 @@ export interface SimRef {
   readonly sid: string;
   readonly uniqueName: string;
   readonly iccid: string;
+}
+
+/** What a SIM resource is built from, beside the device's state. */
+export interface SimDevice extends SimRef {
+  readonly status: string;
 }
 
 export interface CommandError {
@@ -115,6 +121,53 @@ export class ResourceFactory {
       date_created: now,
       date_updated: now,
       url: `${this.supersimUrl}/v1/Fleets/${sid}`,
+    };
+  }
+
+  /** A Super SIM as the API shows it now (built on each read: the device's status may change). */
+  sim(device: SimDevice, state: Readonly<DeviceState>): Sim {
+    const url = `${this.supersimUrl}/v1/Sims/${device.sid}`;
+    return {
+      sid: device.sid,
+      unique_name: device.uniqueName,
+      account_sid: this.accountSid,
+      iccid: device.iccid,
+      status: device.status as SimStatus,
+      fleet_sid: state.fleetSid,
+      date_created: state.dateCreated,
+      date_updated: state.dateUpdated,
+      url,
+      links: { billing_periods: `${url}/BillingPeriods`, sim_ip_addresses: `${url}/IpAddresses` },
+    };
+  }
+
+  wirelessSim(device: SimDevice, state: Readonly<DeviceState>): WirelessSim {
+    const url = `${this.wirelessUrl}/v1/Sims/${device.sid}`;
+    return {
+      sid: device.sid,
+      unique_name: device.uniqueName,
+      friendly_name: state.friendlyName,
+      account_sid: this.accountSid,
+      status: device.status as WirelessSimStatus,
+      rate_plan_sid: null,
+      iccid: device.iccid,
+      eid: null,
+      commands_callback_url: state.commandsCallback.url,
+      commands_callback_method: state.commandsCallback.method,
+      date_created: state.dateCreated,
+      date_updated: state.dateUpdated,
+      ip_address: null,
+      reset_status: null,
+      links: { usage_records: `${url}/UsageRecords`, data_sessions: `${url}/DataSessions` },
+      url,
+      voice_url: null,
+      voice_method: null,
+      voice_fallback_url: null,
+      voice_fallback_method: null,
+      sms_url: null,
+      sms_method: null,
+      sms_fallback_url: null,
+      sms_fallback_method: null,
     };
   }
 

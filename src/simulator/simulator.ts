@@ -5,6 +5,7 @@ import { createControl } from './control';
 import type { SimulatedDevice } from './device';
 import { Engine } from './engine';
 import { FaultInjector } from './faults';
+import { WebhookSecrets } from './secrets';
 import type { Reply } from './reply';
 import { ApiServer } from './server';
 import type { ApiRequest } from './server';
@@ -29,6 +30,7 @@ interface Parts {
   engine: Engine;
   auth: AuthGate;
   server: ApiServer;
+  webhookSecrets: WebhookSecrets;
 }
 
 /**
@@ -46,6 +48,8 @@ export class Simulator {
   readonly wirelessUrl: string;
   /** KORE only; answers 404 in twilio mode. */
   readonly tokenUrl: string;
+  /** KORE's webhook-secrets API: `${webhookUrl}/v1/secrets` (KORE only; 404 in twilio mode). */
+  readonly webhookUrl: string;
   /**
    * `${baseUrl}/simulator`: POST `${controlUrl}/sims/{unique name or SID}/detach` (optionally
    * `?for=30s`) or `/attach` answers `{ sim, sid, attached }`. No credentials: 127.0.0.1 only.
@@ -57,6 +61,7 @@ export class Simulator {
   readonly #engine: Engine;
   readonly #auth: AuthGate;
   readonly #server: ApiServer;
+  readonly #webhookSecrets: WebhookSecrets;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: Parts) {
@@ -66,6 +71,7 @@ export class Simulator {
     this.supersimUrl = `${this.baseUrl}/supersim`;
     this.wirelessUrl = `${this.baseUrl}/wireless`;
     this.tokenUrl = `${this.baseUrl}/api-services/v1/auth/token`;
+    this.webhookUrl = `${this.baseUrl}/webhook`;
     this.controlUrl = `${this.baseUrl}/simulator`;
     this.credentials = parts.credentials;
     this.faults = parts.faults;
@@ -73,6 +79,7 @@ export class Simulator {
     this.#engine = parts.engine;
     this.#auth = parts.auth;
     this.#server = parts.server;
+    this.#webhookSecrets = parts.webhookSecrets;
   }
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -106,9 +113,12 @@ export class Simulator {
     const baseUrl = `http://127.0.0.1:${port}`;
     const supersimUrl = `${baseUrl}/supersim`;
     const wirelessUrl = `${baseUrl}/wireless`;
-    const engine = new Engine({ mode, credentials, timing, callbackRetries, maxStoredCommands, supersimUrl, wirelessUrl, stats, timers });
+    const webhookUrl = `${baseUrl}/webhook`;
+    const webhookSecrets = new WebhookSecrets(credentials.webhookSecret);
+    const signingSecret = (): string => webhookSecrets.signingSecret;
+    const engine = new Engine({ mode, credentials, signingSecret, timing, callbackRetries, maxStoredCommands, supersimUrl, wirelessUrl, stats, timers });
     const auth = new AuthGate(mode, credentials, tokenTtlSeconds);
-    const simulator = new Simulator({ mode, port, credentials, faults, engine, auth, server });
+    const simulator = new Simulator({ mode, port, credentials, faults, engine, auth, server, webhookSecrets });
     try {
       await engine.start();
       for (const fleet of options.fleets ?? []) engine.addFleet(fleet);
@@ -117,7 +127,7 @@ export class Simulator {
       await simulator.close();
       throw error;
     }
-    dispatch = createApi(engine, auth, { mode, supersimUrl, wirelessUrl });
+    dispatch = createApi(engine, auth, { mode, accountSid: credentials.accountSid, supersimUrl, wirelessUrl, webhookUrl, webhookSecrets });
     control = createControl((ref) => engine.findSim(ref));
     return simulator;
   }
@@ -132,6 +142,14 @@ export class Simulator {
     const device = this.#engine.findSim(uniqueNameOrSid);
     if (device === undefined) throw new Error(`no simulated SIM ${uniqueNameOrSid}`);
     return device;
+  }
+
+  /**
+   * What signs KORE callbacks now: `credentials.webhookSecret` until a secret is created through the
+   * webhook-secrets API, that secret from then on ('' when callbacks go unsigned).
+   */
+  get webhookSecret(): string {
+    return this.#webhookSecrets.signingSecret;
   }
 
   get devices(): readonly SimulatedDevice[] {

@@ -22,7 +22,25 @@ export interface SimulatedFleetOptions {
   smsCommandsMethod?: HttpMethod;
 }
 
-export type SimulatedSimStatus = 'active' | 'ready' | 'inactive' | 'new' | 'scheduled';
+/**
+ * Super SIM statuses, and the Wireless ones (`suspended`… are for Wireless SIMs only; `inactive` of a
+ * Wireless SIM becomes `suspended`).
+ */
+export type SimulatedSimStatus = 'active' | 'ready' | 'inactive' | 'new' | 'scheduled' | 'suspended' | 'deactivated' | 'canceled' | 'updating';
+
+/** Many SIMs at once (generateSims), enough to page through. */
+export interface GeneratedSimsOptions {
+  /** How many; 1 to 50000. */
+  count: number;
+  /** Default 'sim-': names sim-0001, sim-0002… (more digits past 9999). */
+  prefix?: string;
+  /** A fleet's unique name or SID; it must exist (SimulatorOptions.fleets); the default fleet when omitted. */
+  fleet?: string;
+  /** Default 'supersim'. */
+  api?: 'supersim' | 'wireless';
+  /** Given out in turn, e.g. ['active', 'active', 'inactive']; default all 'active'. */
+  statuses?: readonly SimulatedSimStatus[];
+}
 
 export interface SimulatedSimOptions {
   uniqueName: string;
@@ -41,7 +59,7 @@ export interface SimulatedSimOptions {
   fleet?: string;
   /** Default: a generated 20-digit ICCID starting 89. */
   iccid?: string;
-  /** Wireless SIMs: where Commands the device sends (from_sim) are reported. */
+  /** Wireless SIMs: where Commands the device sends (from_sim) are reported; the API's SIM update changes it. */
   commandsCallbackUrl?: string;
   commandsCallbackMethod?: HttpMethod;
 }
@@ -57,7 +75,10 @@ export interface SimulatorOptions {
   /** Twilio credentials; the account SID is also the account_sid of every resource in both modes. */
   accountSid?: string;
   authToken?: string;
-  /** KORE callbacks carry a kore-signature made with this secret when it is not empty; default 'sim-webhook-secret'. */
+  /**
+   * KORE callbacks carry a kore-signature made with this secret when it is not empty; default
+   * 'sim-webhook-secret'. A secret created through the webhook-secrets API signs them from then on.
+   */
   webhookSecret?: string;
   /** Default 3600. */
   tokenTtlSeconds?: number;
@@ -113,7 +134,7 @@ export type FaultKind =
    */
   | { kind: 'hold' };
 
-export type FaultTarget = 'token' | 'ipCommands' | 'smsCommands' | 'wirelessCommands' | 'fleets' | 'any';
+export type FaultTarget = 'token' | 'ipCommands' | 'smsCommands' | 'wirelessCommands' | 'fleets' | 'sims' | 'wirelessSims' | 'webhookSecrets' | 'any';
 
 export interface FaultRule {
   method?: string;
