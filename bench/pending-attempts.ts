@@ -19,7 +19,7 @@
  *
  *   npx tsx bench/pending-attempts.ts [--pending 10000] [--churn-seconds 10]
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pendingFileOf } from '../nodes/lib/follow-ups';
@@ -60,6 +60,19 @@ export interface PendingBenchResult {
     resumeMs: number;
   };
   heap: { withPendingBytes: number; withoutPendingBytes: number; bytesPerAttempt: number; rssWithPendingBytes: number };
+  /**
+   * The stored records when the heap was read: their mean attempt number, and bytes on disk each. A
+   * record keeps the SID of every earlier attempt, so both grow with the attempts a message has made.
+   */
+  records: { meanAttempt: number; bytesEach: number };
+}
+
+/** What the store held, read as the bench reads it: the file's records. */
+function storedRecords(file: string): { meanAttempt: number; bytesEach: number; count: number } {
+  const text = readFileSync(file, 'utf8');
+  const records = (JSON.parse(text) as { records: { attempt: number }[] }).records;
+  const attempts = records.reduce((sum, record) => sum + record.attempt, 0);
+  return { count: records.length, meanAttempt: attempts / records.length, bytesEach: Buffer.byteLength(text) / records.length };
 }
 
 async function getJson<T>(node: PendingNodeRed, route: string): Promise<T> {
@@ -170,13 +183,15 @@ export async function runPendingBench(options: PendingBenchOptions): Promise<Pen
     log(`  3. restarted: "Starting flows" at ${resume.startingFlowsMs} ms, "Resumed ${n}" at ${resume.resumedLogMs} ms, status "${n} to retry" at ${resume.allResumedMs} ms`);
     await waitForQuietStore(writes);
     const withPending = await getJson<B7Heap>(node, B7_PATHS.heap);
+    const stored = storedRecords(storeFile);
+    if (stored.count !== n) throw new Error(`the store holds ${stored.count} records, not ${n}`);
     const without = pendingFlows(sim, false);
     await deployFlows({ adminUrl: `${node.url}/` }, without.flows, without.credentials);
     await node.waitForLine(new RegExp(`${B7_SEND_ID}.*\\b${n}\\b`), 30_000);
     await waitForQuietStore(writes);
     const withoutPending = await getJson<B7Heap>(node, B7_PATHS.heap);
     const bytesPerAttempt = (withPending.heapUsed - withoutPending.heapUsed) / n;
-    log(`     heap ${(withPending.heapUsed / 1024 / 1024).toFixed(1)} MB with ${n} pending, ${(withoutPending.heapUsed / 1024 / 1024).toFixed(1)} MB once the node was deleted: ${bytesPerAttempt.toFixed(0)} B each`);
+    log(`     heap ${(withPending.heapUsed / 1024 / 1024).toFixed(1)} MB with ${n} pending, ${(withoutPending.heapUsed / 1024 / 1024).toFixed(1)} MB once the node was deleted: ${bytesPerAttempt.toFixed(0)} B each (records at attempt ${stored.meanAttempt.toFixed(1)} on average, ${stored.bytesEach.toFixed(0)} B each on disk)`);
     await node.stop();
 
     return {
@@ -193,6 +208,7 @@ export async function runPendingBench(options: PendingBenchOptions): Promise<Pen
       settle: { seconds: settleSeconds, creates: settleCreates },
       resume,
       heap: { withPendingBytes: withPending.heapUsed, withoutPendingBytes: withoutPending.heapUsed, bytesPerAttempt, rssWithPendingBytes: withPending.rss },
+      records: { meanAttempt: stored.meanAttempt, bytesEach: stored.bytesEach },
     };
   } catch (err) {
     if (node && err instanceof Error) throw new Error(`${err.message}\nNode-RED output:\n${node.logs().slice(-4000)}`, { cause: err });

@@ -172,7 +172,7 @@ function pendingRows(b7: PendingBenchResult): Row[] {
   return [
     {
       id: 'B7',
-      figure: `heap per pending attempt, ${n} pending`,
+      figure: `heap per pending attempt, ${n} pending (at attempt ${b7.records.meanAttempt.toFixed(1)})`,
       measured: `${fmt(heap.bytesPerAttempt)} B`,
       baseline: `heap ${(heap.withPendingBytes / MB).toFixed(1)} MB with them, ${(heap.withoutPendingBytes / MB).toFixed(1)} MB once the node is deleted`,
       ratio: '',
@@ -259,7 +259,8 @@ async function main(): Promise<void> {
     results.b7 = b7;
   }
 
-  console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections)\n`);
+  const setUp = runs('B1', 'B2', 'B3') ? `; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections` : '';
+  console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s${setUp})\n`);
   printTable(rows);
 
   const outDir = path.join(PROJECT_ROOT, 'bench-results');
