@@ -9,8 +9,12 @@
  *   B3  cold start: 1000 messages at once on a fresh KORE account → token requests
  *   B4  status filter memory over 1 000 000 commands with a cap of 100 000 (bench/filter-memory.ts)
  *   B5  Node-RED start-up with and without the package
+ *   B7  10 000 pending attempts kept trying: heap each, store writes/s while they change, resume time
+ *       after a SIGKILL (bench/pending-attempts.ts)
  *
- * Sizes can be changed for a quick look: BENCH_B1_MESSAGES, BENCH_B2_SECONDS, BENCH_B5_STARTS.
+ * Sizes can be changed for a quick look: BENCH_B1_MESSAGES, BENCH_B2_SECONDS, BENCH_B5_STARTS,
+ * BENCH_B7_PENDING, BENCH_B7_CHURN_SECONDS; BENCH_ONLY=B4,B7 runs only those. A goal missed makes the
+ * run exit with 1 once the table is printed and written.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,8 @@ import type { ClientBenchResult } from './client';
 import type { FilterMemoryResult } from './filter-memory';
 import { runNodeRedBench } from './node-red-bench';
 import type { NodeRedBenchResult } from './node-red-bench';
+import { runPendingBench } from './pending-attempts';
+import type { PendingBenchResult } from './pending-attempts';
 import { measureStartup } from './startup';
 import type { StartupResult } from './startup';
 
@@ -39,6 +45,14 @@ const B4_CAP = 100_000;
 /** B4 "flat": what the heap grows from the cap to the end, as a share of the heap at the cap. */
 const B4_FLAT_RATIO = 0.05;
 const B5_STARTS = Number(process.env.BENCH_B5_STARTS ?? 7);
+const B7_PENDING = Number(process.env.BENCH_B7_PENDING ?? 10_000);
+const B7_CHURN_SECONDS = Number(process.env.BENCH_B7_CHURN_SECONDS ?? 10);
+const B7_MAX_BYTES_PER_ATTEMPT = 2 * 1024;
+const B7_MAX_WRITES_PER_SECOND = 20;
+const B7_MAX_RESUME_MS = 2_000;
+/** Which benchmarks run: all unless BENCH_ONLY names some (B1–B3 run together, in one Node-RED). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((id) => id.trim().toUpperCase()).filter((id) => id !== '');
+const runs = (...ids: string[]): boolean => ONLY === undefined || ids.some((id) => ONLY.includes(id));
 
 interface Row {
   id: string;
@@ -152,6 +166,40 @@ function startupRow(b5: StartupResult): Row {
   };
 }
 
+function pendingRows(b7: PendingBenchResult): Row[] {
+  const n = fmt(b7.pending);
+  const { heap, churn, resume } = b7;
+  return [
+    {
+      id: 'B7',
+      figure: `heap per pending attempt, ${n} pending (at attempt ${b7.records.meanAttempt.toFixed(1)})`,
+      measured: `${fmt(heap.bytesPerAttempt)} B`,
+      baseline: `heap ${(heap.withPendingBytes / MB).toFixed(1)} MB with them, ${(heap.withoutPendingBytes / MB).toFixed(1)} MB once the node is deleted`,
+      ratio: '',
+      goal: `<= ${fmt(B7_MAX_BYTES_PER_ATTEMPT)} B`,
+      met: met(heap.bytesPerAttempt <= B7_MAX_BYTES_PER_ATTEMPT),
+    },
+    {
+      id: '',
+      figure: `store writes/s while they change (${fmt(churn.seconds, 0)} s)`,
+      measured: `${churn.writesPerSecond.toFixed(1)}/s (most in 1 s: ${churn.peakWritesPerSecond})`,
+      baseline: `${fmt(churn.createsPerSecond)} attempts created/s, store ${(churn.storeBytes / MB).toFixed(1)} MB`,
+      ratio: '',
+      goal: `<= ${B7_MAX_WRITES_PER_SECOND}/s`,
+      met: met(churn.writes > 0 && churn.writesPerSecond <= B7_MAX_WRITES_PER_SECOND && churn.peakWritesPerSecond <= B7_MAX_WRITES_PER_SECOND),
+    },
+    {
+      id: '',
+      figure: `"Starting flows" to all ${n} resumed, after SIGKILL`,
+      measured: `${fmt(resume.resumeMs)} ms`,
+      baseline: `${fmt(resume.allResumedMs)} ms from spawning Node-RED ("Starting flows" at ${fmt(resume.startingFlowsMs)} ms)`,
+      ratio: '',
+      goal: `< ${fmt(B7_MAX_RESUME_MS)} ms`,
+      met: met(resume.resumeMs < B7_MAX_RESUME_MS),
+    },
+  ];
+}
+
 function printTable(rows: Row[]): void {
   const columns: (keyof Row)[] = ['id', 'figure', 'measured', 'baseline', 'ratio', 'goal', 'met'];
   const titles: Record<keyof Row, string> = { id: '', figure: 'figure', measured: 'measured', baseline: 'baseline (same run)', ratio: 'ratio', goal: 'goal', met: 'met' };
@@ -171,24 +219,48 @@ async function main(): Promise<void> {
   const context = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverageAtStart: os.loadavg().map((n) => Number(n.toFixed(2))) };
   console.log(`npm run bench on ${context.cpus} CPUs, Node ${context.node}, load average ${context.loadAverageAtStart.join(' ')}\n`);
 
-  log('B0: SuperSimClient vs raw undici vs node:http');
-  const b0 = await runClientBenchmark();
-  const b1to3 = await runNodeRedBench({
-    sendMessages: B1_MESSAGES,
-    sendWindow: B1_WINDOW,
-    sendRounds: B1_ROUNDS,
-    receiveSeconds: B2_SECONDS,
-    receiveConnections: B2_CONNECTIONS,
-    coldMessages: B3_MESSAGES,
-    log,
-  });
-  log(`B4: status filter memory, ${fmt(B4_COMMANDS)} commands, cap ${fmt(B4_CAP)}`);
-  const b4 = await runFilterMemory();
-  log(`B5: Node-RED start-up, ${B5_STARTS} starts with and without the package`);
-  const b5 = await measureStartup(B5_STARTS, log);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  if (runs('B0')) {
+    log('B0: SuperSimClient vs raw undici vs node:http');
+    const b0 = await runClientBenchmark();
+    rows.push(...clientRows(b0));
+    results.b0 = b0;
+  }
+  if (runs('B1', 'B2', 'B3')) {
+    const b1to3 = await runNodeRedBench({
+      sendMessages: B1_MESSAGES,
+      sendWindow: B1_WINDOW,
+      sendRounds: B1_ROUNDS,
+      receiveSeconds: B2_SECONDS,
+      receiveConnections: B2_CONNECTIONS,
+      coldMessages: B3_MESSAGES,
+      log,
+    });
+    rows.push(...nodeRedRows(b1to3));
+    Object.assign(results, { b1: b1to3.send, b2: b1to3.receive, b3: b1to3.cold });
+  }
+  if (runs('B4')) {
+    log(`B4: status filter memory, ${fmt(B4_COMMANDS)} commands, cap ${fmt(B4_CAP)}`);
+    const b4 = await runFilterMemory();
+    rows.push(filterRow(b4));
+    results.b4 = b4;
+  }
+  if (runs('B5')) {
+    log(`B5: Node-RED start-up, ${B5_STARTS} starts with and without the package`);
+    const b5 = await measureStartup(B5_STARTS, log);
+    rows.push(startupRow(b5));
+    results.b5 = b5;
+  }
+  if (runs('B7')) {
+    log(`B7: ${fmt(B7_PENDING)} pending attempts in Node-RED, SIGKILLed and started again`);
+    const b7 = await runPendingBench({ pending: B7_PENDING, churnSeconds: B7_CHURN_SECONDS, log });
+    rows.push(...pendingRows(b7));
+    results.b7 = b7;
+  }
 
-  const rows = [...clientRows(b0), ...nodeRedRows(b1to3), filterRow(b4), startupRow(b5)];
-  console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections)\n`);
+  const setUp = runs('B1', 'B2', 'B3') ? `; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections` : '';
+  console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s${setUp})\n`);
   printTable(rows);
 
   const outDir = path.join(PROJECT_ROOT, 'bench-results');
@@ -200,20 +272,30 @@ async function main(): Promise<void> {
       {
         ...context,
         seconds: (Date.now() - started) / 1000,
-        settings: { b1: { messages: B1_MESSAGES, window: B1_WINDOW, rounds: B1_ROUNDS }, b2: { seconds: B2_SECONDS, connections: B2_CONNECTIONS }, b3: { messages: B3_MESSAGES }, b4: { commands: B4_COMMANDS, cap: B4_CAP }, b5: { starts: B5_STARTS } },
+        settings: {
+          only: ONLY ?? null,
+          b1: { messages: B1_MESSAGES, window: B1_WINDOW, rounds: B1_ROUNDS },
+          b2: { seconds: B2_SECONDS, connections: B2_CONNECTIONS },
+          b3: { messages: B3_MESSAGES },
+          b4: { commands: B4_COMMANDS, cap: B4_CAP },
+          b5: { starts: B5_STARTS },
+          b7: { pending: B7_PENDING, churnSeconds: B7_CHURN_SECONDS },
+        },
         table: rows,
-        b0,
-        b1: b1to3.send,
-        b2: b1to3.receive,
-        b3: b1to3.cold,
-        b4,
-        b5,
+        ...results,
       },
       null,
       2,
     ),
   );
   console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
+  const missed = rows.filter((row) => row.met === 'NO');
+  if (missed.length > 0) {
+    // A row continuing a benchmark has no id of its own: name it by the one above.
+    const idOf = (row: Row): string => rows.slice(0, rows.indexOf(row) + 1).reverse().find((r) => r.id !== '')?.id ?? '?';
+    console.error(`\nGoal missed: ${missed.map((row) => `${idOf(row)} ${row.figure || row.baseline}`).join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {
