@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { SuperSimClient } from '../../src/api';
-import { findAdoptable, matchesRequest, RECONCILE_SKEW_MS } from '../../src/reaching/reconcile';
+import { findAdoptable, findAdoptableAll, matchesRequest, RECONCILE_SKEW_MS } from '../../src/reaching/reconcile';
 import type { CommandResource, ListCommands, PendingAttempt } from '../../src/reaching';
 import type { CommandKind } from '../../src/shared';
 import { Simulator } from '../../src/simulator';
@@ -253,5 +253,47 @@ describe('findAdoptable: reconcile before creating an attempt again', function (
       assert.equal(await findAdoptable({ list, attempt, taken: new Set(), skewMs: 0 }), undefined);
       assert.ok((await findAdoptable({ list, attempt, taken: new Set() })) !== undefined, 'with the default skew it is');
     });
+  });
+});
+
+describe('findAdoptableAll: one listing per SIM when many attempts resume at once', function () {
+  it('lists each SIM once, however many attempts wait on it, and gives each attempt its own command', async function () {
+    const requests = [0, 1, 2, 3].map((n) => ({ ...IP_REQUEST, payload: `setpoint=${n}` }));
+    const fake = fakeList([
+      ipCommand('HGc3', T0 + 4_000, { payload: 'setpoint=3' }),
+      ipCommand('HGc1', T0 + 2_000, { payload: 'setpoint=1' }),
+      ipCommand('HGc0', T0 + 1_000, { payload: 'setpoint=0' }),
+      ipCommand('HGold', T0 - RECONCILE_SKEW_MS - 1, { payload: 'setpoint=2' }),
+    ]);
+    const attempts = requests.map((request, n) => attemptOf('ip', request, { id: `p${n}`, attemptStartedAt: T0 + n }));
+    const adopted = await findAdoptableAll({ list: fake.list, attempts, taken: new Set(), now: () => T0 + 10_000 });
+    assert.equal(fake.calls.length, 1);
+    assert.deepEqual(Object.fromEntries([...adopted].map(([id, resource]) => [id, resource.sid])), { p0: 'HGc0', p1: 'HGc1', p3: 'HGc3' });
+  });
+
+  it('two identical messages adopt two commands, oldest first; taken and earlier SIDs are never adopted', async function () {
+    const fake = fakeList([ipCommand('HGnewest', T0 + 3_000), ipCommand('HGtaken', T0 + 2_500), ipCommand('HGmiddle', T0 + 2_000), ipCommand('HGearlier', T0 + 1_500), ipCommand('HGfirst', T0 + 1_000)]);
+    const attempts = [
+      attemptOf('ip', IP_REQUEST, { id: 'b', attemptStartedAt: T0 + 20 }),
+      attemptOf('ip', IP_REQUEST, { id: 'a', attemptStartedAt: T0 + 10, earlierSids: ['HGearlier'] }),
+    ];
+    const adopted = await findAdoptableAll({ list: fake.list, attempts, taken: new Set(['HGtaken']), now: () => T0 + 10_000 });
+    assert.equal(adopted.get('a')?.sid, 'HGfirst');
+    assert.equal(adopted.get('b')?.sid, 'HGmiddle');
+  });
+
+  it('keeps kinds and SIMs apart, and stops listing at the oldest window', async function () {
+    const fake = fakeList([ipCommand('HG1', T0 + 1_000), ipCommand('HGold', T0 - RECONCILE_SKEW_MS - 1)], 1);
+    const attempts = [attemptOf('ip', IP_REQUEST, { id: 'x' }), attemptOf('ip', IP_REQUEST, { id: 'y', sim: 'other' }), attemptOf('sms', { sim: 'thermostat', payload: 'hi' }, { id: 'z' })];
+    await assert.rejects(findAdoptableAll({ list: fake.list, attempts, taken: new Set(), now: () => T0 + 10_000 }), /read past the window/);
+    const fresh = fakeList([ipCommand('HG1', T0 + 1_000)]);
+    const adopted = await findAdoptableAll({ list: fresh.list, attempts, taken: new Set(), now: () => T0 + 10_000 });
+    assert.deepEqual(
+      fresh.calls.map((call) => `${call.kind}:${call.filter.sim}`),
+      ['ip:thermostat', 'ip:other', 'sms:thermostat'],
+    );
+    // The fake answers every SIM and kind with the same list: only the IP attempts can match it.
+    assert.equal(adopted.get('x')?.sid, 'HG1');
+    assert.equal(adopted.has('z'), false);
   });
 });
