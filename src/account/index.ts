@@ -1,2 +1,3 @@
 export * from './account';
 export * from './connection-test';
+export * from './picker';
