@@ -14,7 +14,11 @@ interface EditorNode {
   id: string;
   [key: string]: unknown;
 }
-declare const RED: { nodes: { node(id: string): EditorNode | undefined }; editor: { edit(node: EditorNode): void } };
+declare const RED: {
+  nodes: { node(id: string): EditorNode | undefined };
+  editor: { edit(node: EditorNode): void };
+  view: { importNodes(nodes: object[], options: { generateIds: boolean }): void };
+};
 
 /** TEST_ADMIN_AUTH and a user who may read flows but not accounts: `read` would include supersim-account.read. */
 const ADMIN_AUTH = {
@@ -80,6 +84,49 @@ describe('SIM picker in the editor', function () {
     assert.equal(await page.locator('.red-ui-autoComplete-container').count(), 0);
     assert.equal(await sim.inputValue(), 'not-a-sim-at-all');
     await page.locator('#node-dialog-cancel').click();
+    await sim.waitFor({ state: 'detached' });
+  });
+
+  async function typeInSim(nodeId: string, text: string): Promise<void> {
+    await page.evaluate((id) => RED.editor.edit(RED.nodes.node(id) as EditorNode), nodeId);
+    const sim = page.locator('#node-input-sim');
+    await sim.waitFor({ state: 'visible' });
+    await page.locator('#node-dialog-ok').click({ trial: true });
+    const answered = page.waitForResponse((response) => /\/supersim-account\/[^/]+\/sims\?q=/.test(response.url()));
+    await sim.click();
+    await sim.pressSequentially(text, { delay: 20 });
+    await answered;
+  }
+
+  it('says so under the field when the account is not deployed, or has changes that are not', async function () {
+    await page.evaluate(
+      (nodes) => RED.view.importNodes(nodes, { generateIds: false }),
+      [
+        { id: 'accNew', type: 'supersim-account', name: 'not deployed', provider: 'kore' },
+        { id: 'ip2', type: 'supersim-ip-command', z: 'tab1', name: '', account: 'accNew', sim: '', devicePort: '4242', payloadType: 'auto', x: 200, y: 300, wires: [[], []] },
+      ],
+    );
+    // importNodes leaves the new nodes attached to the pointer; a click drops them where they are.
+    await page.mouse.click(700, 600);
+    await page.locator('[id="ip2"].red-ui-flow-node-group').waitFor();
+    await typeInSim('ip2', 'green');
+    const hint = page.locator('.supersim-picker-hint');
+    await hint.waitFor({ state: 'visible' });
+    assert.match((await hint.textContent()) ?? '', /this one is not deployed yet: deploy it, then type again/);
+    assert.equal(await page.locator('.red-ui-autoComplete-container').count(), 0, 'nothing offered');
+    assert.equal(await page.locator('#node-input-sim').inputValue(), 'green', 'what was typed stays');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-sim').waitFor({ state: 'detached' });
+
+    await page.evaluate(() => {
+      (RED.nodes.node('acc1') as EditorNode).changed = true;
+    });
+    await typeInSim('ip1', 'greenh');
+    await page.locator('.red-ui-autoComplete-container .supersim-picker-option', { hasText: 'greenhouse-pump' }).waitFor({ state: 'visible' });
+    assert.match((await page.locator('.supersim-picker-hint').textContent()) ?? '', /changes that are not deployed yet/);
+    await page.keyboard.press('Escape');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-sim').waitFor({ state: 'detached' });
   });
 
   it('the endpoint: a user without supersim-account.read gets 403, a reader gets suggestions, an account not deployed a hint', async function () {
