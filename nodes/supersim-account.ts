@@ -1,7 +1,7 @@
-import type { Request, Response } from 'express';
-import { Account, planConnectionTest, testConnection, tuningOf } from '../src/account';
-import { DEFAULT_URLS } from '../src/api';
-import type { AccountCredentials, AccountSettings, DeployedNode } from '../src/account';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Account, planConnectionTest, readSecretRequest, testConnection, tuningOf } from '../src/account';
+import { ApiError, ClientConfigError, DEFAULT_URLS } from '../src/api';
+import type { AccountCredentials, AccountSettings, DeployedNode, PickerKind } from '../src/account';
 import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 
@@ -57,6 +57,13 @@ export default function register(RED: NodeAPI): void {
     },
   });
 
+  /** The deployed account node behind an id, if it is one. */
+  function deployedAccount(id: unknown): AccountNode | undefined {
+    if (typeof id !== 'string' || id === '') return undefined;
+    const node = RED.nodes.getNode(id) as AccountNode | null;
+    return node && node.type === 'supersim-account' && node.account ? node : undefined;
+  }
+
   function deployedNode(id: string): DeployedNode | undefined {
     const node = RED.nodes.getNode(id) as (Node & Partial<Pick<AccountNode, 'account'>>) | null;
     if (!node) return undefined;
@@ -80,4 +87,94 @@ export default function register(RED: NodeAPI): void {
       () => res.status(500).json({ result: 'error', message: 'The test could not run; the Node-RED log may say more.' }),
     );
   });
+
+  // The picker: suggestions from the deployed account, never the dialog's, so no credential travels through the editor.
+  for (const kind of ['sims', 'fleets'] as const) {
+    RED.httpAdmin.get(`/supersim-account/:id/${kind}`, forbiddenUnless(RED, 'supersim-account.read'), (req: Request, res: Response) => {
+      suggest(kind, req, res);
+    });
+  }
+
+  function suggest(kind: PickerKind, req: Request, res: Response): void {
+    const node = deployedAccount(req.params.id);
+    if (!node) {
+      res.status(404).json({ reason: 'not-deployed', message: RED._('supersim-account.picker.not-deployed') });
+      return;
+    }
+    if (node.account.configError !== undefined) {
+      res.status(409).json({ reason: 'account-error', message: RED._('supersim-account.picker.account-error', { message: node.account.configError }) });
+      return;
+    }
+    const query = typeof req.query.q === 'string' ? req.query.q : '';
+    node.account.suggestions.suggest(kind, query).then(
+      (answer) => res.json(answer),
+      (err: unknown) => {
+        // The client's messages name the failure and hold no secret; anything else is not shown.
+        const message = err instanceof ApiError || err instanceof ClientConfigError ? err.message : RED._('supersim-account.picker.failed');
+        res.status(502).json({ reason: 'api', message });
+      },
+    );
+  }
+
+  // One click in the dialog: KORE creates a webhook secret, and the runtime keeps it as the deployed account's credential.
+  RED.httpAdmin.post('/supersim-account/:id/webhook-secret', RED.auth.needsPermission('supersim-account.write'), (req: Request, res: Response) => {
+    // A form body is what a cross-site page can send.
+    const read = readSecretRequest({ isJson: Boolean(req.is('application/json')), body: req.body });
+    if (!read.ok) {
+      res.status(read.status).json({ message: read.message });
+      return;
+    }
+    const node = deployedAccount(req.params.id);
+    if (!node) {
+      res.status(404).json({ message: RED._('supersim-account.secret.not-deployed') });
+      return;
+    }
+    const account = node.account;
+    if (account.provider !== 'kore') {
+      res.status(400).json({ message: RED._('supersim-account.secret.not-kore') });
+      return;
+    }
+    const name = read.name ?? `node-red ${node.name || node.id}`;
+    void (async () => {
+      try {
+        const created = await account.client.createWebhookSecret({ name });
+        const stored = { ...(RED.nodes.getCredentials(node.id) ?? {}), webhookSecret: created.secret };
+        await (RED.nodes as unknown as CredentialWriter).addCredentials(node.id, stored);
+        // The value stays in the runtime: the dialog learns that it is stored, and which one.
+        res.json({ stored: true, id: created.id, name: created.name, status: created.status });
+      } catch (err) {
+        const message = err instanceof ApiError || err instanceof ClientConfigError ? err.message : RED._('supersim-account.secret.failed');
+        res.status(err instanceof ClientConfigError ? 400 : 502).json({ message });
+      }
+    })();
+  });
+}
+
+/** Node-RED's runtime has it on RED.nodes; the typed slice in lib/red.ts does not declare it. */
+interface CredentialWriter {
+  addCredentials(id: string, credentials: Record<string, string | undefined>): Promise<void> | void;
+}
+
+/**
+ * `needsPermission`, but a user who is logged in and lacks the permission gets 403 rather than 401:
+ * the editor reads a 401 as "log in again", and the picker must instead say the user may not read
+ * accounts. Without adminAuth, or without a login, Node-RED's own answer stands.
+ */
+function forbiddenUnless(RED: NodeAPI, permission: string): RequestHandler {
+  const authenticate = RED.auth.needsPermission('');
+  const check = RED.auth.needsPermission(permission);
+  return (req: Request, res: Response, next: NextFunction) => {
+    authenticate(req, res, () => {
+      if (!(req as Request & { user?: unknown }).user) {
+        check(req, res, next);
+        return;
+      }
+      const status = res.status.bind(res);
+      res.status = (code: number) => status(code === 401 ? 403 : code);
+      check(req, res, (err?: unknown) => {
+        res.status = status;
+        next(err);
+      });
+    });
+  };
 }

@@ -8,14 +8,16 @@ import {
   messageOf,
   outputsOf,
   pointFleet,
+  pointWirelessSims,
   readFleetQuery,
   readFleetUpdate,
+  readWirelessSimsUpdate,
   showFleet,
   simLabelOf,
   webhookPathProblem,
   webhookServerPath,
 } from '../src/receiving';
-import type { AppLike, FleetAccount, FleetAnswer } from '../src/receiving';
+import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../src/receiving';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 import { ThrottledStatus } from './lib/status';
@@ -163,7 +165,7 @@ export default function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('supersim-command-in', SupersimCommandInNode);
 
-  const answer = (res: Response, work: () => Promise<FleetAnswer>): void => {
+  const answer = (res: Response, work: () => Promise<FleetAnswer | WirelessSimsAnswer>): void => {
     work().then(
       (result) => res.json(result),
       (err: unknown) => {
@@ -186,6 +188,14 @@ export default function register(RED: NodeAPI): void {
     answer(res, async () => {
       const update = readFleetUpdate(req.body);
       return pointFleet(accountFor(update.account), httpNodeRoot, update);
+    });
+  });
+
+  // A Wireless SIM reports its own Commands to its Commands Callback URL: point one, or all of the account's, here.
+  RED.httpAdmin.post('/supersim-command-in/wireless-sims', RED.auth.needsPermission('supersim-command-in.write'), (req: Request, res: Response) => {
+    answer(res, async () => {
+      const update = readWirelessSimsUpdate(req.body);
+      return pointWirelessSims(deployedAccount(RED, update.account)?.account, httpNodeRoot, update);
     });
   });
 }

@@ -1,5 +1,5 @@
 /*
- * Checks shared by the Super SIM node editors. Node-RED serves a module's resources/ folder at
+ * Checks and helpers shared by the Super SIM node editors. Node-RED serves a module's resources/ folder at
  * resources/<module>/, so every node's .html can load this one file instead of carrying a copy.
  */
 (function () {
@@ -73,9 +73,97 @@
         node.outputs = outputsFor(window.jQuery("#node-input-waitAnswer").prop("checked"));
     }
 
+    // ---- The SIM and Fleet picker ------------------------------------------------------------------
+
+    var PICKER_DEBOUNCE_MS = 250;
+    function accountText(key, substitutions) {
+        return window.RED._("node-red-contrib-supersim/supersim-account:supersim-account.picker." + key, substitutions);
+    }
+    function suggestionLabel(suggestion) {
+        var $ = window.jQuery;
+        var label = $("<div>").addClass("supersim-picker-option");
+        $("<span>").addClass("supersim-picker-name").text(suggestion.value).appendTo(label);
+        var details = [];
+        if (suggestion.uniqueName && suggestion.sid !== suggestion.value) { details.push(suggestion.sid); }
+        if (suggestion.iccid) { details.push(suggestion.iccid); }
+        if (suggestion.status) { details.push(suggestion.status); }
+        if (details.length > 0) {
+            $("<span>").addClass("supersim-picker-detail").text(" " + details.join(" · "))
+                .css({ color: "var(--red-ui-secondary-text-color, #777)", "font-size": "0.9em" }).appendTo(label);
+        }
+        return label;
+    }
+
+    /**
+     * Suggests the deployed account's SIMs (`kind: "sims"`) or Fleets (`kind: "fleets"`) while the user types
+     * in `input` (a selector or jQuery object), by any part of a unique name, SID or ICCID; anything else can
+     * still be typed. Call it from oneditprepare:
+     *
+     *     SupersimEditor.attachPicker("#node-input-sim", { kind: "sims", account: "#node-input-account" });
+     *     SupersimEditor.attachPicker("#node-input-fleet", { kind: "fleets", account: "#node-input-account" });
+     *
+     * `account`: the dialog's account field (a selector), or a function returning the account node's id.
+     * `enabled` (optional): a function; while it returns false nothing is suggested (e.g. a field that names a
+     * SIM of another API). A hint under the field says when the account is not deployed, has changes that are
+     * not deployed yet (the suggestions come from the deployed one), or the user may not read accounts.
+     * Uses Node-RED's own autoComplete widget; requests are debounced and the runtime caches the lists.
+     */
+    function attachPicker(input, options) {
+        var $ = window.jQuery;
+        var RED = window.RED;
+        var field = $(input);
+        if (field.length === 0 || typeof field.autoComplete !== "function") { return; }
+        var kind = options && options.kind === "fleets" ? "fleets" : "sims";
+        var accountOf = typeof options.account === "function" ? options.account : function() { return $(options.account).val(); };
+        var enabled = typeof options.enabled === "function" ? options.enabled : function() { return true; };
+        var row = field.closest(".form-row");
+        var hint = $("<div>").addClass("form-tips supersim-picker-hint").attr("role", "status").hide();
+        hint.insertAfter(row.length ? row : field);
+        function showHint(text) {
+            if (text) { hint.text(text).show(); } else { hint.empty().hide(); }
+        }
+        var timer = null;
+        var latest = 0;
+        function search(value, done) {
+            if (timer !== null) { window.clearTimeout(timer); }
+            var ticket = ++latest;
+            timer = window.setTimeout(function() {
+                timer = null;
+                var id = accountOf();
+                if (!enabled() || !id || id === "_ADD_") { showHint(""); done([]); return; }
+                var account = RED.nodes.node(id);
+                $.ajax({
+                    url: "supersim-account/" + encodeURIComponent(id) + "/" + kind,
+                    data: { q: value },
+                    dataType: "json",
+                    timeout: 30000
+                }).done(function(answer) {
+                    if (ticket !== latest) { return; }
+                    showHint(account && account.changed ? accountText("changed") : (answer && answer.partial ? accountText("partial") : ""));
+                    var suggestions = answer && Array.isArray(answer.suggestions) ? answer.suggestions : [];
+                    done(suggestions.map(function(s) { return { value: s.value, label: suggestionLabel(s) }; }));
+                }).fail(function(xhr) {
+                    if (ticket !== latest) { return; }
+                    var status = xhr && xhr.status;
+                    var message = xhr && xhr.responseJSON && typeof xhr.responseJSON.message === "string" ? xhr.responseJSON.message : "";
+                    if (status === 401 || status === 403) {
+                        showHint(accountText("forbidden", { status: status }));
+                    } else if (status === 404 && !message) {
+                        showHint(accountText("missing"));
+                    } else {
+                        showHint(message || accountText("unreachable"));
+                    }
+                    done([]);
+                });
+            }, PICKER_DEBOUNCE_MS);
+        }
+        field.autoComplete({ search: search, minLength: 1 });
+    }
+
     window.SupersimEditor = {
         isBlank: isBlank, simOk: simOk, wholeNumberIn: wholeNumberIn, httpUrlOk: httpUrlOk,
         RETRY_FOR_MAX_SECONDS: RETRY_FOR_MAX_SECONDS, retryForOk: retryForOk, answerTimeoutOk: answerTimeoutOk,
-        outputsFor: outputsFor, prepareReaching: prepareReaching, saveReaching: saveReaching
+        outputsFor: outputsFor, prepareReaching: prepareReaching, saveReaching: saveReaching,
+        attachPicker: attachPicker
     };
 })();

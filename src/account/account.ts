@@ -7,12 +7,15 @@ import { CallbackHub } from '../tracking';
 import type { CommandKind } from '../shared';
 import { AnswerDesk } from '../reaching';
 import type { AnswerDeskOptions, AnswerListCommands, AnswerSource, CommandResource } from '../reaching';
+import { Suggestions } from './picker';
 
 export interface AccountSettings {
   provider?: string;
   supersimUrl?: string;
   wirelessUrl?: string;
   tokenUrl?: string;
+  /** KORE's webhook-secrets API; blank means KORE's own (only while the Token URL is KORE's too). */
+  webhookUrl?: string;
   callbackBaseUrl?: string;
 }
 
@@ -70,6 +73,7 @@ export function clientOptionsOf(settings: AccountSettings, credentials: AccountC
     supersimUrl: blankToUndefined(settings.supersimUrl),
     wirelessUrl: blankToUndefined(settings.wirelessUrl),
     tokenUrl: blankToUndefined(settings.tokenUrl),
+    webhookUrl: provider === 'kore' ? blankToUndefined(settings.webhookUrl) : undefined,
   };
 }
 
@@ -128,13 +132,15 @@ export class Account {
   readonly id: string;
   readonly provider: Provider;
   /** Where the account was deployed to send its requests: stored secrets go there and nowhere else. */
-  readonly endpoints: Readonly<Pick<AccountSettings, 'supersimUrl' | 'wirelessUrl' | 'tokenUrl'>>;
+  readonly endpoints: Readonly<Pick<AccountSettings, 'supersimUrl' | 'wirelessUrl' | 'tokenUrl' | 'webhookUrl'>>;
   readonly callbackBaseUrl: string | undefined;
   /** Why the account cannot be used (missing credentials, a bad URL); undefined when it can. */
   readonly configError: string | undefined;
   readonly hub = new CallbackHub<CommandEvent>();
   /** Commands waiting for their device's answer; command-in and polls feed it. */
   readonly answers: AnswerDesk;
+  /** The editor's SIM and Fleet picker, read with this account's client. */
+  readonly suggestions = new Suggestions(() => this.client);
   #answerFeeders = 0;
   readonly #client: SuperSimClient | undefined;
   readonly #receiver: CallbackReceiver | undefined;
@@ -145,7 +151,7 @@ export class Account {
     this.id = id;
     const options = { ...clientOptionsOf(settings, credentials), ...definedOnly(tuning) };
     this.provider = options.provider;
-    this.endpoints = { supersimUrl: settings.supersimUrl, wirelessUrl: settings.wirelessUrl, tokenUrl: settings.tokenUrl };
+    this.endpoints = { supersimUrl: settings.supersimUrl, wirelessUrl: settings.wirelessUrl, tokenUrl: settings.tokenUrl, webhookUrl: settings.webhookUrl };
     let client: SuperSimClient | undefined;
     let callbackBaseUrl: string | undefined;
     let configError: string | undefined;
@@ -241,6 +247,7 @@ export class Account {
     this.#closing ??= (async () => {
       this.hub.clear();
       this.answers.close();
+      this.suggestions.close();
       await this.#client?.close();
     })();
     return this.#closing;

@@ -14,11 +14,11 @@ import type { AccountCredentials, AccountSettings } from './account';
 /** What the editor sends for a password field left unchanged since deploy. */
 export const UNCHANGED_SECRET = '__PWRD__';
 
-const URL_FIELDS = ['supersimUrl', 'wirelessUrl', 'tokenUrl'] as const;
+const URL_FIELDS = ['supersimUrl', 'wirelessUrl', 'tokenUrl', 'webhookUrl'] as const;
 type UrlField = (typeof URL_FIELDS)[number];
 
 /** The fields as the account dialog labels them, for messages the user reads there. */
-const URL_LABELS: Record<UrlField, string> = { supersimUrl: 'Super SIM API', wirelessUrl: 'Wireless API', tokenUrl: 'Token URL' };
+const URL_LABELS: Record<UrlField, string> = { supersimUrl: 'Super SIM API', wirelessUrl: 'Wireless API', tokenUrl: 'Token URL', webhookUrl: 'Webhook API URL' };
 const PROVIDER_LABELS: Record<Provider, string> = { kore: 'KORE Wireless', twilio: 'Twilio' };
 const CREDENTIALS_OF: Record<Provider, readonly ('clientId' | 'clientSecret' | 'accountSid' | 'authToken')[]> = {
   kore: ['clientId', 'clientSecret'],
@@ -141,8 +141,9 @@ export function planConnectionTest(request: ConnectionTestRequest, findDeployed:
     supersimUrl: deployed.settings.supersimUrl,
     wirelessUrl: deployed.settings.wirelessUrl,
     tokenUrl: deployed.settings.tokenUrl,
+    webhookUrl: deployed.settings.webhookUrl,
   };
-  const compared: UrlField[] = provider === 'kore' ? ['supersimUrl', 'wirelessUrl', 'tokenUrl'] : ['supersimUrl', 'wirelessUrl'];
+  const compared: UrlField[] = provider === 'kore' ? ['supersimUrl', 'wirelessUrl', 'tokenUrl', 'webhookUrl'] : ['supersimUrl', 'wirelessUrl'];
   const formIgnored = compared.some((field) => !sameUrl(urls[field], deployedSettings[field]));
   return { ok: true, options: clientOptionsOf(deployedSettings, credentials), tested: 'deployed', formIgnored };
 }

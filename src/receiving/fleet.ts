@@ -62,13 +62,14 @@ export class FleetSetupError extends Error {
 
 const MAX_FLEET_CHARS = 128;
 
-function text(value: unknown, name: string): string {
+/** A required text field of a set-up request, trimmed. */
+export function requiredText(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new FleetSetupError(`${name} is missing`);
   return value.trim();
 }
 
 function fleetId(value: unknown): string {
-  const id = text(value, 'The Fleet SID or unique name');
+  const id = requiredText(value, 'The Fleet SID or unique name');
   // eslint-disable-next-line no-control-regex
   if (id.length > MAX_FLEET_CHARS || /[\u0000-\u001f\u007f]/.test(id)) {
     throw new FleetSetupError('The Fleet must be given by its SID (HF followed by 32 hex digits) or its unique name');
@@ -76,7 +77,8 @@ function fleetId(value: unknown): string {
   return id;
 }
 
-function path(value: unknown): string {
+/** The node's webhook path as a set-up request gives it. */
+export function setupPath(value: unknown): string {
   const problem = webhookPathProblem(value);
   if (problem !== undefined) throw new FleetSetupError(`This node's URL cannot be used: ${problem}`);
   return value as string;
@@ -84,8 +86,8 @@ function path(value: unknown): string {
 
 /** `GET …/fleet?account=&fleet=&url=` */
 export function readFleetQuery(query: Record<string, unknown>): FleetQuery {
-  const read: FleetQuery = { account: text(query.account, 'The account'), fleet: fleetId(query.fleet) };
-  if (query.url !== undefined && query.url !== '') read.url = path(query.url);
+  const read: FleetQuery = { account: requiredText(query.account, 'The account'), fleet: fleetId(query.fleet) };
+  if (query.url !== undefined && query.url !== '') read.url = setupPath(query.url);
   return read;
 }
 
@@ -101,7 +103,7 @@ export function readFleetUpdate(body: unknown): FleetUpdate {
   if (!ip && !sms) throw new FleetSetupError('Choose what to point at this node: IP Commands, SMS Commands or both');
   const method = fields.method ?? 'POST';
   if (method !== 'POST' && method !== 'GET') throw new FleetSetupError('method must be POST or GET');
-  return { account: text(fields.account, 'The account'), fleet: fleetId(fields.fleet), url: path(fields.url), ip, sms, method };
+  return { account: requiredText(fields.account, 'The account'), fleet: fleetId(fields.fleet), url: setupPath(fields.url), ip, sms, method };
 }
 
 export function fleetViewOf(fleet: Fleet): FleetView {
@@ -115,8 +117,11 @@ export function fleetViewOf(fleet: Fleet): FleetView {
   };
 }
 
+/** The part of an account every set-up needs, whatever it points at this node. */
+export type SetupAccount = Pick<FleetAccount, 'provider' | 'configError' | 'callbackBaseUrl'>;
+
 /** The account and base URL to use, or the error that says what to set up first. */
-function usable(account: FleetAccount | undefined, httpNodeRoot: string | false): { account: FleetAccount; base: string; root: string } {
+export function usableAccount<A extends SetupAccount>(account: A | undefined, httpNodeRoot: string | false): { account: A; base: string; root: string } {
   if (account === undefined) {
     throw new FleetSetupError('The selected account is not deployed yet: deploy the flow first (the set-up uses the deployed account), then try again');
   }
@@ -134,7 +139,7 @@ function usable(account: FleetAccount | undefined, httpNodeRoot: string | false)
   return { account, base: account.callbackBaseUrl, root: httpNodeRoot };
 }
 
-function refused(err: unknown): never {
+export function setupRefused(err: unknown): never {
   // The client's message already leads with what to do and carries the status and code.
   if (err instanceof ApiError) throw new FleetSetupError(err.message, err.status, err.code);
   throw err;
@@ -142,14 +147,14 @@ function refused(err: unknown): never {
 
 /** The fleet as it is, and the URL this node would give it. */
 export async function showFleet(account: FleetAccount | undefined, httpNodeRoot: string | false, query: FleetQuery): Promise<FleetAnswer> {
-  const { account: ready, base, root } = usable(account, httpNodeRoot);
-  const fleet = await ready.client.fetchFleet(query.fleet).catch(refused);
+  const { account: ready, base, root } = usableAccount(account, httpNodeRoot);
+  const fleet = await ready.client.fetchFleet(query.fleet).catch(setupRefused);
   return { fleet: fleetViewOf(fleet), target: query.url === undefined ? null : webhookPublicUrl(base, root, query.url) };
 }
 
 /** Points the fleet's IP and/or SMS Commands webhook at this node's public URL; answers the fleet as updated. */
 export async function pointFleet(account: FleetAccount | undefined, httpNodeRoot: string | false, update: FleetUpdate): Promise<FleetAnswer> {
-  const { account: ready, base, root } = usable(account, httpNodeRoot);
+  const { account: ready, base, root } = usableAccount(account, httpNodeRoot);
   if (ready.provider === 'kore' && update.method === 'GET') {
     // command-in refuses them on an account with a webhook secret, and nothing checks them on one without.
     throw new FleetSetupError('KORE does not sign GET callbacks, so they cannot be verified: choose POST as the method');
@@ -164,6 +169,6 @@ export async function pointFleet(account: FleetAccount | undefined, httpNodeRoot
     params.smsCommandsUrl = target;
     params.smsCommandsMethod = update.method;
   }
-  const fleet = await ready.client.updateFleet(update.fleet, params).catch(refused);
+  const fleet = await ready.client.updateFleet(update.fleet, params).catch(setupRefused);
   return { fleet: fleetViewOf(fleet), target };
 }

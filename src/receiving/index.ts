@@ -4,3 +4,4 @@ export * from './refusals';
 export * from './shelf';
 export * from './fleet';
 export * from './admin-paths';
+export * from './wireless-sims';

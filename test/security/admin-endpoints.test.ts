@@ -23,9 +23,14 @@ interface AdminRoute {
 
 const ACCOUNT_ID = 'a0c0a70000000001';
 const FLEET = 'default';
+const WIRELESS_SIM = 'wireless-1';
 
-/** What an endpoint does: only a read-only one may answer a user with read permission alone. */
-type RouteKind = 'changes' | 'calls out' | 'read-only';
+/**
+ * What an endpoint does: only a read-only one may answer a user with read permission alone, and one
+ * that reads the account's own lists (the SIM picker) answers a reader, but 403 to a user without
+ * supersim-account.read.
+ */
+type RouteKind = 'changes' | 'calls out' | 'reads the account' | 'read-only';
 
 /** Each endpoint by `METHOD path`: what it does and a request that, were it acted on, would reach the API. */
 const ROUTES: Record<string, { kind: RouteKind; request: (sim: Simulator) => { query?: Record<string, string>; body?: object } }> = {
@@ -47,6 +52,19 @@ const ROUTES: Record<string, { kind: RouteKind; request: (sim: Simulator) => { q
   'GET /supersim-command-in/fleet': { kind: 'calls out', request: () => ({ query: { account: ACCOUNT_ID, fleet: FLEET, url: '/supersim/in' } }) },
   // Points the fleet's webhooks at a node.
   'POST /supersim-command-in/fleet': { kind: 'changes', request: () => ({ body: { account: ACCOUNT_ID, fleet: FLEET, url: '/supersim/in', ip: true } }) },
+  // Points a Wireless SIM's Commands Callback URL at a node.
+  'POST /supersim-command-in/wireless-sims': { kind: 'changes', request: () => ({ body: { account: ACCOUNT_ID, url: '/supersim/in', sim: WIRELESS_SIM } }) },
+  // Has KORE create a webhook secret and stores it as the account's credential.
+  'POST /supersim-account/:id/webhook-secret': { kind: 'changes', request: () => ({ body: { name: 'admin-endpoints test' } }) },
+  // The SIM picker: the deployed account's SIMs and Fleets, read from the API.
+  'GET /supersim-account/:id/sims': { kind: 'reads the account', request: () => ({ query: { q: 'sim' } }) },
+  'GET /supersim-account/:id/fleets': { kind: 'reads the account', request: () => ({ query: { q: 'def' } }) },
+};
+
+/** TEST_ADMIN_AUTH and a user who may read flows but not accounts (`read` would include supersim-account.read). */
+const ADMIN_AUTH = {
+  ...TEST_ADMIN_AUTH,
+  users: [...TEST_ADMIN_AUTH.users, { username: 'outsider', password: TEST_ADMIN_AUTH.users[0].password, permissions: ['flows.read'] }],
 };
 
 function kindOf(route: AdminRoute): RouteKind | undefined {
@@ -93,21 +111,23 @@ describe('admin endpoints under adminAuth', function () {
   let sim: Simulator;
   let nodeRed: NodeRedInstance;
   let viewerToken: string;
+  let outsiderToken: string;
 
   before(async function () {
     routes = await packageAdminRoutes();
-    sim = await Simulator.start({ mode: 'kore', fleets: [{ uniqueName: FLEET }] });
+    sim = await Simulator.start({ mode: 'kore', fleets: [{ uniqueName: FLEET }], sims: [{ uniqueName: WIRELESS_SIM, api: 'wireless' }, { uniqueName: 'sim-1', fleet: FLEET }] });
     // A deployed account, so that the endpoints which use one would call the simulator if they let the caller in.
     nodeRed = await startNodeRed({
       settings: {
-        adminAuth: TEST_ADMIN_AUTH,
+        adminAuth: ADMIN_AUTH,
       },
       flows: [
-        { id: ACCOUNT_ID, type: 'supersim-account', name: 'simulator', provider: 'kore', supersimUrl: sim.supersimUrl, wirelessUrl: sim.wirelessUrl, tokenUrl: sim.tokenUrl, callbackBaseUrl: 'https://nodered.example.com' },
+        { id: ACCOUNT_ID, type: 'supersim-account', name: 'simulator', provider: 'kore', supersimUrl: sim.supersimUrl, wirelessUrl: sim.wirelessUrl, tokenUrl: sim.tokenUrl, webhookUrl: sim.webhookUrl, callbackBaseUrl: 'https://nodered.example.com' },
       ],
       credentials: { [ACCOUNT_ID]: { clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret } },
     });
     viewerToken = await adminToken(nodeRed, 'viewer', TEST_PASSWORD, 'read');
+    outsiderToken = await adminToken(nodeRed, 'outsider', TEST_PASSWORD, 'flows.read');
   });
 
   after(async function () {
@@ -118,7 +138,7 @@ describe('admin endpoints under adminAuth', function () {
   /** The route's request from ROUTES (a request with nothing in it for a route not listed there). */
   function call(route: AdminRoute, token?: string): Promise<Response> {
     const { query, body } = ROUTES[`${route.method} ${route.path}`]?.request(sim) ?? {};
-    const url = new URL(route.path.replace(/^\//, '').replace(/:[^/]+/g, 'account'), nodeRed.adminUrl);
+    const url = new URL(route.path.replace(/^\//, '').replace(/:[^/]+/g, ACCOUNT_ID), nodeRed.adminUrl);
     for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);
     return fetch(url, {
       method: route.method,
@@ -133,6 +153,7 @@ describe('admin endpoints under adminAuth', function () {
       `routes found: ${JSON.stringify(routes)}`,
     );
     assert.ok(routes.some((r) => r.method === 'GET' && r.path === '/supersim-command-in/fleet'), `supersim-command-in has its fleet endpoint: ${JSON.stringify(routes)}`);
+    assert.ok(routes.some((r) => r.method === 'GET' && r.path === '/supersim-account/:id/sims'), `the SIM picker's endpoint: ${JSON.stringify(routes)}`);
   });
 
   it('every one is listed with what it does, so its permission is checked by that and not by its method', function () {
@@ -149,7 +170,7 @@ describe('admin endpoints under adminAuth', function () {
   });
 
   it('every one that changes or calls out refuses a read-only user', async function () {
-    const guarded = routes.filter((r) => kindOf(r) !== 'read-only');
+    const guarded = routes.filter((r) => kindOf(r) === 'changes' || kindOf(r) === 'calls out');
     assert.ok(guarded.some((r) => r.method === 'GET'), 'a GET that calls out is among them');
     for (const route of guarded) {
       const response = await call(route, viewerToken);
@@ -157,6 +178,23 @@ describe('admin endpoints under adminAuth', function () {
       assert.equal(response.status, 401, `${route.method} ${route.path}`);
     }
     assert.equal(sim.stats.requests, 0, 'no endpoint reached the API');
+  });
+
+  it('the SIM picker’s endpoints answer 403 to a user without supersim-account.read, and a reader', async function () {
+    const picker = routes.filter((r) => kindOf(r) === 'reads the account');
+    assert.equal(picker.length, 2, 'sims and fleets');
+    for (const route of picker) {
+      const response = await call(route, outsiderToken);
+      await response.arrayBuffer();
+      assert.equal(response.status, 403, `${route.method} ${route.path}`);
+    }
+    assert.equal(sim.stats.requests, 0, 'no endpoint reached the API');
+    for (const route of picker) {
+      const response = await call(route, viewerToken);
+      const text = await response.text();
+      assert.equal(response.status, 200, `${route.method} ${route.path}: ${text}`);
+      assert.ok((JSON.parse(text) as { suggestions: unknown[] }).suggestions.length > 0, `${route.method} ${route.path} suggests`);
+    }
   });
 
   it('a bad or expired bearer token is refused like none', async function () {
@@ -175,7 +213,8 @@ describe('admin endpoints under adminAuth', function () {
       const response = await call(route, token);
       const text = await response.text();
       assert.equal(response.status, 200, `${route.method} ${route.path}: ${text}`);
-      if (kindOf(route) !== 'read-only') assert.ok(sim.stats.requests > before, `${route.method} ${route.path} reached the API`);
+      // The picker's lists were read for the reader above, and are kept for 30 s.
+      if (kindOf(route) === 'changes' || kindOf(route) === 'calls out') assert.ok(sim.stats.requests > before, `${route.method} ${route.path} reached the API`);
     }
   });
 });

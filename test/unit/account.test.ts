@@ -95,9 +95,11 @@ describe('account', function () {
   });
 
   it('remembers where it was deployed to send requests', async function () {
-    const account = new Account('a6', { provider: 'kore', supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t' }, { clientId: 'id', clientSecret: 'secret-value' });
+    const settings = { provider: 'kore', supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t', webhookUrl: 'http://127.0.0.1:1/w' };
+    const account = new Account('a6', settings, { clientId: 'id', clientSecret: 'secret-value' });
     try {
-      assert.deepEqual(account.endpoints, { supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t' });
+      assert.deepEqual(account.endpoints, { supersimUrl: 'http://127.0.0.1:1/s', wirelessUrl: '', tokenUrl: 'http://127.0.0.1:1/t', webhookUrl: 'http://127.0.0.1:1/w' });
+      assert.equal(account.client.webhookUrl, 'http://127.0.0.1:1/w', 'the Webhook API URL reaches the client');
     } finally {
       await account.close();
     }

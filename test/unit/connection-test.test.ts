@@ -7,7 +7,7 @@ import type { TestServer } from '../support/net';
 const ATTACKER = 'http://attacker.invalid';
 const DEPLOYED_KORE: DeployedNode = {
   type: 'supersim-account',
-  settings: { provider: 'kore', supersimUrl: 'http://127.0.0.1:1/supersim', wirelessUrl: 'http://127.0.0.1:1/wireless', tokenUrl: 'http://127.0.0.1:1/token' },
+  settings: { provider: 'kore', supersimUrl: 'http://127.0.0.1:1/supersim', wirelessUrl: 'http://127.0.0.1:1/wireless', tokenUrl: 'http://127.0.0.1:1/token', webhookUrl: 'http://127.0.0.1:1/webhook' },
   credentials: { clientId: 'deployed-id', clientSecret: 'deployed-secret-0123456789' },
 };
 const DEPLOYED_TWILIO: DeployedNode = {
@@ -23,7 +23,7 @@ function lookup(nodes: Record<string, DeployedNode>): ((id: string) => DeployedN
 }
 
 function attackerBody(provider: 'kore' | 'twilio', credentials: Record<string, unknown>, id = 'acc'): Record<string, unknown> {
-  return { id, provider, supersimUrl: `${ATTACKER}/supersim`, wirelessUrl: `${ATTACKER}/wireless`, tokenUrl: `${ATTACKER}/token`, credentials };
+  return { id, provider, supersimUrl: `${ATTACKER}/supersim`, wirelessUrl: `${ATTACKER}/wireless`, tokenUrl: `${ATTACKER}/token`, webhookUrl: `${ATTACKER}/webhook`, credentials };
 }
 
 function planned(plan: ConnectionTestPlan): Extract<ConnectionTestPlan, { ok: true }> {
@@ -67,6 +67,7 @@ describe('Test connection: what it may test', function () {
       assert.equal(plan.options.supersimUrl, deployed.settings?.supersimUrl);
       assert.equal(plan.options.wirelessUrl, deployed.settings?.wirelessUrl);
       assert.equal(plan.options.tokenUrl, deployed.settings?.tokenUrl || undefined);
+      assert.equal(plan.options.webhookUrl, deployed.settings?.webhookUrl, 'the Webhook API URL too');
       assert.equal(plan.options[secret], deployed.credentials?.[secret]);
       assert.equal(plan.options[id], 'typed-id', 'what was typed still counts');
       assert.ok(!JSON.stringify(plan.options).includes('attacker'), 'no URL of the request survives');
@@ -81,6 +82,7 @@ describe('Test connection: what it may test', function () {
       supersimUrl: `${settings.supersimUrl}/`,
       wirelessUrl: settings.wirelessUrl,
       tokenUrl: ` ${settings.tokenUrl} `,
+      webhookUrl: settings.webhookUrl,
       credentials: { clientId: 'deployed-id', clientSecret: UNCHANGED_SECRET },
     };
     assert.equal(planned(planConnectionTest({ isJson: true, body }, lookup({ acc: DEPLOYED_KORE }))).formIgnored, false);
