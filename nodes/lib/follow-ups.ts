@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SuperSimClient } from '../../src/api';
@@ -77,6 +78,8 @@ export class FollowUps {
     const type = node.type;
     const client: SuperSimClient = account.client;
     const stopping = new AbortController();
+    // Every status fetch of every followed command listens for the stop: thousands are expected, not a leak.
+    setMaxListeners(0, stopping.signal);
     this.#tracker = new DeliveryTracker({
       hub: account.hub,
       maxTracked: MAX_WAITING_PER_NODE + MAX_PENDING_PER_NODE,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { ApiError } from '../api';
 import type { CommandEvent } from '../callbacks';
 import { isCommandStatus } from '../commands';
@@ -143,6 +144,8 @@ export class PendingCommands {
     this.#now = options.now ?? Date.now;
     this.#maxWaiting = options.maxWaiting ?? 1000;
     this.#maxPending = options.maxPending ?? 10_000;
+    // Every create queued in the client listens for the stop: thousands at once are expected, not a leak.
+    setMaxListeners(0, this.#stopping.signal);
   }
 
   /** Messages kept trying (stored), waiting for a retry, and waiting for an answer. */
