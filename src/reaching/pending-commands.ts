@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { ApiError } from '../api';
 import type { CommandEvent } from '../callbacks';
-import { isCommandStatus } from '../commands';
+import { isCommandStatus, isTrackingDone } from '../commands';
 import type { CommandKind, CommandStatus } from '../shared';
 import type { DeliveryTracker, StatusUpdate } from '../tracking';
 import { ReachError, ReachRefusal, durationText } from './errors';
@@ -281,6 +281,8 @@ export class PendingCommands {
     record.simSid = text(resource.sim_sid);
     record.createdAt = timeOf(resource.date_created, this.#now());
     record.status = isCommandStatus(resource.status) ? resource.status : 'queued';
+    // A command adopted after a restart may have failed already: giving up later names its code.
+    if (record.status === 'failed') record.lastErrorCode = errorCodeOf(resource);
     job.resource = record.answerTimeoutMs !== undefined ? resource : undefined;
   }
 
@@ -444,6 +446,7 @@ export class PendingCommands {
     if (found !== undefined) {
       this.#adopt(job, found);
       this.#announce(job, found);
+      this.#reportAdopted(job, found);
       this.#save(job);
       this.#follow(job, 'poll');
       return;
@@ -452,6 +455,18 @@ export class PendingCommands {
     record.attemptStartedAt = this.#now();
     this.#save(job);
     await this.#create(job);
+  }
+
+  /**
+   * The tracker reports only what changes after the status it starts from; a command adopted after a
+   * restart may be sent or failed already, and output 2 must still hear that this attempt got there.
+   */
+  #reportAdopted(job: Job, resource: CommandResource): void {
+    const { record } = job;
+    const status = record.status as CommandStatus | undefined;
+    if (!job.reportStatus || record.sid === undefined || !isCommandStatus(status) || status === 'queued') return;
+    const final = isTrackingDone(record.kind, status, { deliveryReceipt: record.deliveryReceipt });
+    this.#options.events.status(job, { sid: record.sid, status, resource, final, source: 'poll' });
   }
 
   #announce(job: Job, resource: CommandResource): void {

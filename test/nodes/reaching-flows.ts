@@ -92,9 +92,9 @@ export async function echoDevices(sim: Simulator): Promise<void> {
 }
 
 /** A temp user directory and the settings that point the helper's Node-RED at it; remove() cleans up. */
-export function useTempUserDir(): { dir: string; remove(): void } {
+export function useTempUserDir(keepTrying: { firstRetryMs: number; maxRetryMs: number } = KEEP_TRYING): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'supersim-reach-'));
-  helper.settings({ userDir: dir, supersim: { keepTrying: KEEP_TRYING } });
+  helper.settings({ userDir: dir, supersim: { keepTrying } });
   return {
     dir,
     remove: () => {
