@@ -71,6 +71,8 @@ export class FollowUps {
   readonly #tracker: DeliveryTracker;
   #store: PendingStoreLike<PendingAttempt> & { close(): Promise<void>; destroy(): Promise<void> } = new MemoryPendingStore<PendingAttempt>();
   #storeWarned = false;
+  /** Records of the file that the node stopped before resuming. */
+  #unresumed = 0;
 
   constructor(options: FollowUpsOptions) {
     this.#options = options;
@@ -167,11 +169,12 @@ export class FollowUps {
     }
     try {
       const opened = await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir, node.id), maxRecords: MAX_PENDING_PER_NODE });
+      this.#store = opened.store;
+      // Closed before the file was read: close() keeps the file, or removes it and counts what it held.
       if (stopping.signal.aborted) {
-        await opened.store.close();
+        this.#unresumed = opened.records.length;
         return;
       }
-      this.#store = opened.store;
       if (opened.problem !== undefined) node.warn(RED._(`${node.type}.errors.store-unreadable`, { problem: opened.problem }));
       if (opened.records.length > 0) {
         node.log(RED._(`${node.type}.errors.pending-resumed`, { count: opened.records.length }));
@@ -195,11 +198,12 @@ export class FollowUps {
     const { RED, node } = this.#options;
     this.#stopping.abort();
     this.#tracker.close();
-    const dropped = this.pending.close();
+    const resumed = this.pending.close();
     await this.ready;
     await settled;
     if (removed) {
       await this.#store.destroy();
+      const dropped = resumed + this.#unresumed;
       if (dropped > 0) node.warn(RED._(`${node.type}.errors.pending-dropped`, { count: dropped }));
     } else {
       await this.#store.close();

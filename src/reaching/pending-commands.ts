@@ -555,7 +555,8 @@ export class PendingCommands {
 
   #fail(job: Job, code: ReachErrorCode, values: Record<string, string | number>, cause?: unknown): void {
     if (job.ended) return;
-    const full = { sim: job.record.sim, sid: job.record.sid ?? '?', attempt: job.record.attempt, ...values };
+    // An attempt whose create got no answer has no sid: the sentence says so rather than show "?".
+    const full = { sim: job.record.sim, sid: job.record.sid ?? 'no sid', attempt: job.record.attempt, ...values };
     const error = new ReachError(code, full, this.#options.describe(code, full), cause);
     this.#finish(job);
     this.#options.events.failed(job, error);

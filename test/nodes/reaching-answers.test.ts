@@ -168,6 +168,23 @@ describe('send nodes: the device’s answer (output 3)', function () {
     });
   }
 
+  it('without retryFor, a command that ends failed: a Catch error at once saying no answer will come, with the error code', async function () {
+    sim = await startSim('kore', false);
+    sim.sim('mute').detach();
+    const { flow, credentials } = reachFlow(sim, ipSend({ sim: 'mute', waitAnswer: true, answerTimeout: 30, outputs: 3, track: true }));
+    await helper.load(reachingModules, flow, credentials);
+    const out = collectMessages('out');
+    const statuses = collectMessages('status');
+    const caught = collectMessages('caught');
+    helper.getNode('send').receive({ payload: 'hello' });
+    await waitFor(() => caught.length === 1, 5_000, 'the Catch error');
+    const sid = String((out[0].payload as { sid: string }).sid);
+    assert.match(errorOf(caught[0]).message, new RegExp(`^ReachError: No answer will come from mute: command ${sid} ended failed \\(error 32001\\)`));
+    assert.deepEqual(statuses.map((m) => (m.payload as { status: string }).status), ['failed'], 'with track, output 2 shows the status');
+    assert.equal(statuses[0].attempt, undefined, 'no attempts without keeping trying');
+    assert.equal(sim.createdCount('ip'), 1);
+  });
+
   it('more than 1000 waiting on one node: a clear Catch error, and that message is not sent', async function () {
     this.timeout(60_000);
     sim = await startSim('twilio', false);

@@ -4,8 +4,13 @@
  * an answer, and what a redeploy and a deleted node do with the pending attempts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { pendingFileOf } from '../../nodes/lib/follow-ups';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { FollowUps, pendingFileOf } from '../../nodes/lib/follow-ups';
+import type { Node, NodeAPI } from '../../nodes/lib/red';
+import { Account } from '../../src/account';
+import { PENDING_FORMAT, PENDING_VERSION } from '../../src/reaching';
 import { Simulator } from '../../src/simulator';
 import { collectMessages, helper, logLines, waitFor } from '../support/flows';
 import { HOOK, KEEP_TRYING, echoDevices, errorOf, ipSend, reachFlow, reachingModules, serveHttpNode, smsSend, statusTexts, useTempUserDir } from './reaching-flows';
@@ -146,7 +151,7 @@ describe('send nodes: keep trying (retryFor)', function () {
     helper.getNode('send').receive({ payload: 'once' });
     await waitFor(() => caught.length === 1, 10_000, 'the Catch error');
     const error = errorOf(caught[0]);
-    assert.match(error.message, /^ReachError: Stopped keeping trying for thermostat: the outcome of attempt 2 .*is unknown .*500/);
+    assert.match(error.message, /^ReachError: Stopped keeping trying for thermostat: the outcome of attempt 2 \(no sid\) is unknown \(.*HTTP 500/);
     assert.match(error.message, /Check the command before resending/);
     await sleep(1500);
     assert.equal(sim.stats.count('POST', IP_POST), 2, 'exactly 2 creates were sent: the one with an unknown outcome is not repeated');
@@ -200,6 +205,23 @@ describe('send nodes: keep trying (retryFor)', function () {
       assert.equal(caught.length, 0);
     });
   }
+
+  it('waitAnswer with retryFor, a device that never answers: one Catch "no answer" error after the sent attempt, nothing left pending', async function () {
+    userDir = useTempUserDir();
+    sim = await startSim();
+    const { flow, credentials } = reachFlow(sim, ipSend({ sim: 'mute', retryFor: 60, waitAnswer: true, answerTimeout: 1, outputs: 3 }), { publicUrl: server.url });
+    await helper.load(reachingModules, flow, credentials);
+    const out = collectMessages('out');
+    const caught = collectMessages('caught');
+    helper.getNode('send').receive({ payload: 'silence' });
+    await waitFor(() => caught.length === 1, 5_000, 'the Catch error');
+    const sid = (out[0].payload as StatusPayload).sid;
+    assert.match(errorOf(caught[0]).message, new RegExp(`^ReachError: No answer from mute within 1 s \\(command ${sid}\\)`));
+    await sleep(500);
+    assert.equal(caught.length, 1);
+    assert.equal(sim.createdCount('ip'), 1, 'a sent attempt is not sent again for want of an answer');
+    await waitFor(() => readRecords(userDir?.dir ?? '').length === 0, 2_000, 'nothing left pending in the store');
+  });
 
   for (const deploy of ['full', 'nodes'] as const) {
     it(`a ${deploy} redeploy resumes the pending attempts: they complete with no duplicate create`, async function () {
@@ -341,3 +363,30 @@ function readRecords(dir: string): unknown[] {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: unknown[] };
   return parsed.records ?? [];
 }
+
+describe('FollowUps: a node deleted before its store was read', function () {
+  it('removes the store file and names the attempts it held', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'supersim-reach-'));
+    try {
+      const file = pendingFileOf(dir, 'early');
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify({ format: PENDING_FORMAT, version: PENDING_VERSION, savedAt: new Date().toISOString(), records: [{ id: 'r1' }, { id: 'r2' }] }));
+      const warned: string[] = [];
+      const RED = {
+        settings: { userDir: dir },
+        _: (key: string, values: Record<string, unknown> = {}) => `${key} ${JSON.stringify(values)}`,
+        util: { cloneMessage: (msg: unknown) => structuredClone(msg) },
+      } as unknown as NodeAPI;
+      const node = { id: 'early', type: 'supersim-ip-command', warn: (text: string) => warned.push(text), log: () => undefined, error: () => undefined, send: () => undefined } as unknown as Node;
+      const account = new Account('acc', { provider: 'twilio', supersimUrl: 'http://127.0.0.1:9', wirelessUrl: 'http://127.0.0.1:9' }, { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'x' });
+      const followUps = new FollowUps({ RED, node, account, trackingCallbackUrl: () => undefined, track: false, durable: true, changed: () => undefined, outcome: () => undefined });
+      // Closed in the same turn it started: the file is still being read.
+      await followUps.close(true, Promise.resolve());
+      await account.close();
+      assert.equal(existsSync(file), false, 'the store file is gone');
+      assert.deepEqual(warned, ['supersim-ip-command.errors.pending-dropped {"count":2}']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
