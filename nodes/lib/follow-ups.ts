@@ -30,6 +30,8 @@ export interface FollowUpsOptions {
   changed(): void;
   /** A Catch error or an output's message went out: the node shows it. */
   outcome(kind: 'answered' | 'failed', detail: string): void;
+  /** The latest status of a message still under way (output 2): the node shows it, as tracking does. */
+  statusChanged(resource: unknown): void;
 }
 
 /**
@@ -105,6 +107,8 @@ export class FollowUps {
         out.payload = update.resource;
         if (job.record.deadline > job.record.startedAt) out.attempt = job.record.attempt;
         node.send([null, out, null]);
+        // Once the message has its outcome (answer, gave up), the node keeps showing that instead.
+        if (!job.ended) options.statusChanged(update.resource);
       },
       answered: (job, answer, request) => {
         const out = job.message();

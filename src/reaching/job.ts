@@ -28,6 +28,8 @@ export interface NewCommand {
 /** One message being followed up: what the node's outputs need. */
 export interface PendingJob {
   readonly record: Readonly<PendingAttempt>;
+  /** The message has its outcome (goal, answer or Catch error); later statuses of its command are news only. */
+  readonly ended: boolean;
   /** A fresh copy of the input message, for one output or error. */
   message(): Record<string, unknown>;
 }

@@ -101,6 +101,7 @@ describe('send nodes: keep trying (retryFor)', function () {
       assert.equal((out[0].payload as StatusPayload).sid, (failed[0].payload as StatusPayload).sid);
       assert.equal(caught.length, 0, 'no Catch error');
       await waitFor(() => readRecords(userDir?.dir ?? '').length === 0, 2_000, 'nothing left pending in the store');
+      await waitFor(() => new RegExp(`^${goal} at \\d\\d:\\d\\d:\\d\\d$`).test(statusTexts('send').at(-1) ?? ''), 2_000, `the status "${goal} at …" (${statusTexts('send').join(' | ')})`);
     });
   }
 
@@ -169,7 +170,7 @@ describe('send nodes: keep trying (retryFor)', function () {
     attachAfterFailure(sim, 'thermostat', 1);
     const statuses = collectMessages('status');
     helper.getNode('send').receive({ payload: 'later' });
-    await waitFor(() => /1 to retry$/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the status "1 to retry"');
+    await waitFor(() => statusTexts('send').at(-1) === 'failed: 32001 · 1 to retry', 2_000, 'the status "failed: 32001 · 1 to retry"');
     await waitFor(() => statuses.some((m) => (m.payload as StatusPayload).status === 'sent'), 5_000, 'attempt 2 sent');
     await waitFor(() => !/to retry/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the count gone');
   });
@@ -379,7 +380,7 @@ describe('FollowUps: a node deleted before its store was read', function () {
       } as unknown as NodeAPI;
       const node = { id: 'early', type: 'supersim-ip-command', warn: (text: string) => warned.push(text), log: () => undefined, error: () => undefined, send: () => undefined } as unknown as Node;
       const account = new Account('acc', { provider: 'twilio', supersimUrl: 'http://127.0.0.1:9', wirelessUrl: 'http://127.0.0.1:9' }, { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'x' });
-      const followUps = new FollowUps({ RED, node, account, trackingCallbackUrl: () => undefined, track: false, durable: true, changed: () => undefined, outcome: () => undefined });
+      const followUps = new FollowUps({ RED, node, account, trackingCallbackUrl: () => undefined, track: false, durable: true, changed: () => undefined, outcome: () => undefined, statusChanged: () => undefined });
       // Closed in the same turn it started: the file is still being read.
       await followUps.close(true, Promise.resolve());
       await account.close();
