@@ -13,7 +13,7 @@ import { Account } from '../../src/account';
 import { PENDING_FORMAT, PENDING_VERSION } from '../../src/reaching';
 import { Simulator } from '../../src/simulator';
 import { collectMessages, helper, logLines, waitFor } from '../support/flows';
-import { HOOK, KEEP_TRYING, echoDevices, errorOf, ipSend, reachFlow, reachingModules, serveHttpNode, smsSend, statusTexts, useTempUserDir } from './reaching-flows';
+import { HOOK, KEEP_TRYING, echoDevices, errorOf, ipSend, reachFlow, reachingModules, serveHttpNode, smsSend, statusTexts, useTempUserDir, wirelessSend } from './reaching-flows';
 
 const FAST = { ipSentMs: 10, smsSentMs: 10, smsDeliveredMs: 20, callbackRetryMs: 20 };
 const IP_POST = '/supersim/v1/IpCommands';
@@ -57,7 +57,7 @@ describe('send nodes: keep trying (retryFor)', function () {
       mode: 'kore',
       timing: FAST,
       fleets: [{ uniqueName: 'default', ipCommandsUrl: server.url + HOOK, smsCommandsUrl: server.url + HOOK }],
-      sims: [{ uniqueName: 'thermostat' }, { uniqueName: 'parked', attached: false }, { uniqueName: 'mute' }],
+      sims: [{ uniqueName: 'thermostat' }, { uniqueName: 'parked', attached: false }, { uniqueName: 'mute' }, { uniqueName: 'meter', api: 'wireless' }],
     });
     await echoDevices(s);
     return s;
@@ -70,20 +70,21 @@ describe('send nodes: keep trying (retryFor)', function () {
     });
   }
 
-  for (const { label, send, polled, goal } of [
-    { label: 'IP, statuses by callback', send: ipSend, polled: false, goal: 'sent' },
-    { label: 'SMS, statuses polled', send: smsSend, polled: true, goal: 'delivered' },
+  for (const { label, kind, send, polled, goal, simName } of [
+    { label: 'IP, statuses by callback', kind: 'ip', send: ipSend({ retryFor: 60 }), polled: false, goal: 'sent', simName: 'thermostat' },
+    { label: 'SMS, statuses polled', kind: 'sms', send: smsSend({ retryFor: 60 }), polled: true, goal: 'delivered', simName: 'thermostat' },
+    { label: 'Wireless with a receipt, statuses by callback', kind: 'wireless', send: wirelessSend({ retryFor: 60, deliveryReceipt: true }), polled: false, goal: 'delivered', simName: 'meter' },
   ] as const) {
     it(`${label}: a SIM detached for the first 2 attempts → 2 failed + 1 ${goal}, exactly 3 creates, output 1 once, no Catch error`, async function () {
       userDir = useTempUserDir();
       sim = await startSim();
-      sim.sim('thermostat').detach();
-      const { flow, credentials } = reachFlow(sim, send({ retryFor: 60 }), { publicUrl: polled ? '' : server.url });
+      sim.sim(simName).detach();
+      const { flow, credentials } = reachFlow(sim, send, { publicUrl: polled ? '' : server.url });
       await helper.load(reachingModules, flow, credentials);
       const out = collectMessages('out');
       const statuses = collectMessages('status');
       const caught = collectMessages('caught');
-      attachAfterFailure(sim, 'thermostat', 2);
+      attachAfterFailure(sim, simName, 2);
       helper.getNode('send').receive({ payload: 'wake up', extra: 'kept' });
       await waitFor(() => statuses.some((m) => (m.payload as StatusPayload).status === goal), 15_000, `an attempt ${goal}`);
       await sleep(polled ? 1200 : 300);
@@ -95,7 +96,7 @@ describe('send nodes: keep trying (retryFor)', function () {
       for (const msg of statuses) assert.equal(msg.extra, 'kept');
       const failed = statuses.filter((m) => (m.payload as StatusPayload).status === 'failed');
       for (const msg of failed) assert.equal((msg.payload as StatusPayload).error_code, 32001, 'a detached SIM fails with 32001');
-      assert.equal(send === ipSend ? sim.createdCount('ip') : sim.createdCount('sms'), 3, 'exactly 3 creates');
+      assert.equal(kind === 'ip' ? sim.createdCount('ip') : kind === 'sms' ? sim.createdCount('sms') : sim.createdCount('wireless'), 3, 'exactly 3 creates');
       assert.equal(new Set(statuses.map((m) => (m.payload as StatusPayload).sid)).size, 3, 'each attempt is its own command');
       assert.equal(out.length, 1, 'output 1 once, for the first created command');
       assert.equal((out[0].payload as StatusPayload).sid, (failed[0].payload as StatusPayload).sid);
@@ -234,8 +235,8 @@ describe('send nodes: keep trying (retryFor)', function () {
       await helper.load(reachingModules, flow, credentials);
       const out = collectMessages('out');
       const statuses = collectMessages('status');
-      helper.getNode('send').receive({ payload: 'first', extra: 1 });
-      helper.getNode('send').receive({ payload: 'second', extra: 2 });
+      helper.getNode('send').receive({ payload: 'first', extra: 1, raw: Buffer.from([0, 1, 255]) });
+      helper.getNode('send').receive({ payload: 'second', extra: 2, raw: Buffer.from([0, 1, 255]) });
       await waitFor(() => statuses.filter((m) => (m.payload as StatusPayload).status === 'failed').length === 2, 5_000, 'both first attempts failed');
       await waitFor(() => /2 to retry$/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the status "2 to retry"');
       const file = pendingFileOf(userDir.dir, 'send');
@@ -248,6 +249,7 @@ describe('send nodes: keep trying (retryFor)', function () {
       const outAfter = deploy === 'full' ? collectMessages('out') : out;
       const caught = collectMessages('caught');
       await waitFor(() => logLines('send', 40).includes('Resumed 2 commands this node was still trying to send.'), 2_000, 'the log line "Resumed 2 commands"');
+      await waitFor(() => statusTexts('send').at(-1) === '2 to retry', 2_000, 'the resumed node shows "2 to retry"');
       sim.sim('thermostat').attach();
       await waitFor(() => after.filter((m) => (m.payload as StatusPayload).status === 'sent').length === 2, 8_000, 'both attempts sent after the redeploy');
       await sleep(300);
@@ -255,6 +257,7 @@ describe('send nodes: keep trying (retryFor)', function () {
       const resumed = after.filter((m) => (m.payload as StatusPayload).status === 'sent');
       assert.deepEqual(resumed.map((m) => m.attempt), [2, 2], 'each message goes on with its attempt 2');
       assert.deepEqual(resumed.map((m) => m.extra).sort(), [1, 2], 'the input message survived the redeploy');
+      for (const msg of resumed) assert.deepEqual(msg.raw, Buffer.from([0, 1, 255]), 'Buffers come back as Buffers');
       assert.equal(sim.createdCount('ip'), 4, 'two failed + two sent: no duplicate create');
       assert.equal(sim.createdCount('ip', (c) => c.payload === 'first'), 2);
       assert.equal(sim.createdCount('ip', (c) => c.payload === 'second'), 2);
