@@ -104,6 +104,7 @@ describe('send nodes: the device’s answer (output 3)', function () {
           assert.equal(command.sid, fromSim[i].sid, 'msg.command describes the device’s command');
           assert.deepEqual(msg.extra, { n: i + 1 }, 'the input message’s properties are kept');
           if (kind === 'sms' || kind === 'wireless') assert.equal(typeof msg.payload, 'string', 'text answers are strings');
+          else assert.ok(Buffer.isBuffer(msg.payload), 'an IP answer is binary: a Buffer');
         }
         assert.equal(caught.length, 0);
         const lists = sim.stats.count('GET', LIST_PATH[kind]);
@@ -111,6 +112,7 @@ describe('send nodes: the device’s answer (output 3)', function () {
           assert.equal(lists, 0, 'answers came through command-in: nothing was polled');
         } else {
           assert.ok(lists > 0, 'answers were polled');
+          assert.ok(statusTexts('send').some((text) => / · 2 waiting for an answer$/.test(text)), `the node showed "2 waiting for an answer" (${statusTexts('send').join(' | ')})`);
         }
         await waitFor(() => /^answer at \d\d:\d\d:\d\d$/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the status "answer at …"');
       });
