@@ -176,25 +176,30 @@ describe('send nodes: keep trying (retryFor)', function () {
     await waitFor(() => !/to retry/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the count gone');
   });
 
-  for (const way of ['callback', 'polling'] as const) {
-    it(`waitAnswer with retryFor (answer by ${way}): after the attempt that got through, output 3 gets the answer`, async function () {
+  for (const { kind, way, simName } of [
+    { kind: 'ip', way: 'callback', simName: 'thermostat' },
+    { kind: 'ip', way: 'polling', simName: 'thermostat' },
+    { kind: 'sms', way: 'callback', simName: 'thermostat' },
+    { kind: 'wireless', way: 'polling', simName: 'meter' },
+  ] as const) {
+    it(`${kind} waitAnswer with retryFor (answer by ${way}): after the attempt that got through, output 3 gets the answer`, async function () {
       userDir = useTempUserDir();
       sim = await startSim();
-      sim.sim('thermostat').detach();
+      sim.sim(simName).detach();
       const byCallback = way === 'callback';
-      const { flow, credentials } = reachFlow(sim, ipSend({ retryFor: 60, waitAnswer: true, answerTimeout: 10, outputs: 3 }), {
-        publicUrl: byCallback ? server.url : '',
-        commandIn: byCallback,
-      });
+      const options = { retryFor: 60, waitAnswer: true, answerTimeout: 10, outputs: 3 };
+      const send = kind === 'ip' ? ipSend(options) : kind === 'sms' ? smsSend(options) : wirelessSend({ ...options, deliveryReceipt: false });
+      const { flow, credentials } = reachFlow(sim, send, { publicUrl: byCallback ? server.url : '', commandIn: byCallback });
       await helper.load(reachingModules, flow, credentials);
-      attachAfterFailure(sim, 'thermostat', 1);
+      attachAfterFailure(sim, simName, 1);
       const out = collectMessages('out');
       const statuses = collectMessages('status');
       const answers = collectMessages('answer');
       const caught = collectMessages('caught');
       helper.getNode('send').receive({ payload: 'are you up?', extra: 'kept' });
       await waitFor(() => answers.length === 1, 10_000, 'the answer');
-      assert.equal(Buffer.from(answers[0].payload as Buffer).toString(), 'ack:are you up?');
+      const payload = answers[0].payload;
+      assert.equal(Buffer.isBuffer(payload) ? payload.toString() : payload, 'ack:are you up?');
       const sent = statuses.find((m) => (m.payload as StatusPayload).status === 'sent');
       assert.ok(sent, 'attempt 2 was sent');
       assert.equal(sent.attempt, 2);
@@ -203,8 +208,10 @@ describe('send nodes: keep trying (retryFor)', function () {
       assert.equal((answers[0].command as { direction: string }).direction, 'from_sim');
       assert.equal(answers[0].extra, 'kept');
       assert.equal(out.length, 1);
-      assert.equal(sim.createdCount('ip'), 2);
+      const creates = kind === 'ip' ? sim.createdCount('ip') : kind === 'sms' ? sim.createdCount('sms') : sim.createdCount('wireless');
+      assert.equal(creates, 2);
       assert.equal(caught.length, 0);
+      await waitFor(() => /^answer at \d\d:\d\d:\d\d$/.test(statusTexts('send').at(-1) ?? ''), 2_000, `the status "answer at …" (${statusTexts('send').join(' | ')})`);
     });
   }
 
