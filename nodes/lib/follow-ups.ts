@@ -75,6 +75,8 @@ export class FollowUps {
   #storeWarned = false;
   /** Records of the file that the node stopped before resuming. */
   #unresumed = 0;
+  /** The node was deleted: its store is being removed. */
+  #removing = false;
 
   constructor(options: FollowUpsOptions) {
     this.#options = options;
@@ -124,7 +126,8 @@ export class FollowUps {
       },
       changed: () => options.changed(),
       storeFailed: (error) => {
-        if (this.#storeWarned) return;
+        // Writes still pending when the node was deleted fail by design: the file is removed on purpose.
+        if (this.#storeWarned || this.#removing) return;
         this.#storeWarned = true;
         node.warn(RED._(`${type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
       },
@@ -200,6 +203,7 @@ export class FollowUps {
    */
   async close(removed: boolean, settled: Promise<unknown>): Promise<void> {
     const { RED, node } = this.#options;
+    this.#removing = removed;
     this.#stopping.abort();
     this.#tracker.close();
     const resumed = this.pending.close();

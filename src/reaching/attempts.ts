@@ -61,6 +61,8 @@ export class Attempts {
     try {
       await host.options.store.put(record);
     } catch (error) {
+      // Stopped meanwhile: the store refused the write because it closed, and nothing is created.
+      if (job.ended) return;
       // Without the record on disk a crash now could create the attempt twice: wait and try again.
       host.options.events.storeFailed(error);
       record.attempt--;

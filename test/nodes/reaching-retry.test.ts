@@ -365,6 +365,7 @@ describe('send nodes: keep trying (retryFor)', function () {
     assert.equal(existsSync(file), false, 'the store file is gone');
     await sleep(2500);
     assert.equal(sim.createdCount('ip'), creates, 'no more creates');
+    assert.deepEqual(warned, ['This node was deleted: 3 commands it was still trying to send were dropped.'], 'and no warning about writing a store that was removed on purpose');
   });
 });
 
