@@ -3,6 +3,7 @@ import type { CommandStatus } from '../shared';
 import type { ReachErrorCode } from './errors';
 import { errorCodeOf, isStopping, mayHaveActed, text, timeOf } from './job';
 import type { Job, PendingCommandsOptions } from './job';
+import { SimLanes, laneOf } from './sim-lanes';
 import type { CommandResource } from './types';
 
 /** What creating an attempt needs from the engine that owns the job. */
@@ -25,11 +26,31 @@ export interface AttemptHost {
  * Creating a message's attempts after the first: the next one once the backoff is over, and after a
  * restart the one that may have been on the wire, looked up before anything is created again.
  */
+/** Commands of messages that ended in this run, remembered so that no lookup adopts them: at most this many. */
+export const RETIRED_MEMORY = 10_000;
+
 export class Attempts {
   readonly #host: AttemptHost;
+  readonly #lanes = new SimLanes();
+  /** Oldest first. */
+  readonly #retired = new Set<string>();
 
   constructor(host: AttemptHost) {
     this.#host = host;
+  }
+
+  /** The job ended: its commands (the last one and the failed ones) belong to it for good. */
+  retire(job: Job): void {
+    const { record } = job;
+    for (const sid of [...record.earlierSids, record.sid]) {
+      if (sid === undefined) continue;
+      this.#retired.delete(sid);
+      this.#retired.add(sid);
+    }
+    for (const oldest of this.#retired) {
+      if (this.#retired.size <= RETIRED_MEMORY) break;
+      this.#retired.delete(oldest);
+    }
   }
 
   /** The job's attempt is this command now (created, or found after a restart). */
@@ -71,12 +92,27 @@ export class Attempts {
     await this.create(job);
   }
 
-  async create(job: Job): Promise<void> {
+  /**
+   * Sends the job's create in its SIM's lane and adopts what it made before the lane lets a lookup
+   * of that SIM run, so that the lookup counts it as taken. Rejects as the create does.
+   */
+  send(job: Job, inLane = false): Promise<{ resource: CommandResource; mode: 'callback' | 'poll' }> {
     const { record } = job;
+    const call = async (): Promise<{ resource: CommandResource; mode: 'callback' | 'poll' }> => {
+      const created = await this.#host.options.create(record.kind, record.request, this.#host.signal);
+      // Even when the node stopped meanwhile: the store then keeps the sid, and a restart follows it.
+      this.adopt(job, created.resource);
+      return created;
+    };
+    return inLane ? call() : this.#lanes.shared(laneOf(record), call);
+  }
+
+  /** `inLane`: the caller holds the SIM's lane already (a lookup that found nothing). */
+  async create(job: Job, inLane = false): Promise<void> {
     const host = this.#host;
     let created: { resource: CommandResource; mode: 'callback' | 'poll' };
     try {
-      created = await host.options.create(record.kind, record.request, host.signal);
+      created = await this.send(job, inLane);
     } catch (error) {
       if (job.ended || isStopping(error)) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -85,18 +121,30 @@ export class Attempts {
       return;
     }
     if (job.ended) return;
-    this.adopt(job, created.resource);
     this.#announce(job, created.resource);
     host.save(job);
     host.follow(job, created.mode);
   }
 
-  /** An attempt that was being created when the node stopped: adopted if the API has it, else created. */
-  async reconcile(job: Job): Promise<void> {
+  /**
+   * An attempt that was being created when the node stopped: adopted if the API has it, else created.
+   * Alone in its SIM's lane: every command of that SIM another message holds is known by then.
+   */
+  reconcile(job: Job): Promise<void> {
+    return this.#lanes.exclusive(laneOf(job.record), () => this.#reconcileNow(job));
+  }
+
+  async #reconcileNow(job: Job): Promise<void> {
     const { record } = job;
     const host = this.#host;
-    const taken = new Set<string>();
-    for (const other of host.jobs()) if (other !== job && other.record.sid !== undefined) taken.add(other.record.sid);
+    if (job.ended) return;
+    // Other messages' commands match the same request too, their failed ones and those of messages that ended included.
+    const taken = new Set<string>(this.#retired);
+    for (const other of host.jobs()) {
+      if (other === job) continue;
+      if (other.record.sid !== undefined) taken.add(other.record.sid);
+      for (const sid of other.record.earlierSids) taken.add(sid);
+    }
     let found: CommandResource | undefined;
     try {
       found = await host.options.reconcile(record, taken, host.signal);
@@ -119,7 +167,7 @@ export class Attempts {
     if (host.now() >= record.deadline) return host.giveUp(job);
     record.attemptStartedAt = host.now();
     host.save(job);
-    await this.create(job);
+    await this.create(job, true);
   }
 
   #announce(job: Job, resource: CommandResource): void {

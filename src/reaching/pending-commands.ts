@@ -115,14 +115,13 @@ export class PendingCommands {
     }
     let created: { resource: CommandResource; mode: 'callback' | 'poll' };
     try {
-      created = await this.#options.create(record.kind, record.request, this.#stopping.signal);
+      created = await this.#attempts.send(job);
     } catch (error) {
       this.#forget(job);
       // The message ends with this error: nothing of it may be resumed (and perhaps sent) later.
       if (durable) await this.#options.store.delete(record.id).catch((failure: unknown) => this.#options.events.storeFailed(failure));
       throw error;
     }
-    this.#attempts.adopt(job, created.resource);
     record.announced = true;
     // Written even when the node is stopping meanwhile: else a restart would announce it a second time.
     if (durable) await this.#options.store.put(record).catch((error: unknown) => this.#options.events.storeFailed(error));
@@ -131,10 +130,16 @@ export class PendingCommands {
 
   /** Resumes what a previous run of this node left pending (a restart, a crash, a redeploy). */
   resume(records: readonly PendingAttempt[]): void {
+    const resumed: Job[] = [];
     for (const record of records) {
       if (this.#jobs.has(record.id)) continue;
       const job = newJob(record, true, true, undefined, (msg) => this.#clone(msg));
       this.#jobs.set(record.id, job);
+      resumed.push(job);
+    }
+    // Every job is known before any starts: a lookup must see the commands all the others hold.
+    for (const job of resumed) {
+      const { record } = job;
       switch (record.stage) {
         case 'creating':
           void this.#attempts.reconcile(job);
@@ -307,6 +312,7 @@ export class PendingCommands {
   }
 
   #forget(job: Job): void {
+    if (!job.ended) this.#attempts.retire(job);
     job.ended = true;
     clearTimeout(job.timer);
     job.stopWaiting?.();

@@ -315,6 +315,40 @@ describe('send nodes: keep trying (retryFor)', function () {
     });
   }
 
+  it('a redeploy while two attempts with the same payload to one SIM are on the wire: each message adopts its own command', async function () {
+    userDir = useTempUserDir();
+    helper.settings({ userDir: userDir.dir, supersim: { keepTrying: KEEP_TRYING, timeouts: { headersMs: 1500 } } });
+    sim = await startSim();
+    sim.sim('thermostat').detach();
+    const send = ipSend({ retryFor: 60 });
+    const { flow, credentials } = reachFlow(sim, send, { publicUrl: server.url });
+    await helper.load(reachingModules, flow, credentials);
+    const statuses = collectMessages('status');
+    const s = sim;
+    let failedFirst = 0;
+    helper.getNode('status').on('input', (msg: Record<string, unknown>) => {
+      if (msg.attempt === 1 && (msg.payload as StatusPayload).status === 'failed' && ++failedFirst === 2) {
+        s.faults.add({ target: 'ipCommands', method: 'POST', times: 2 }, { kind: 'hold' });
+        s.sim('thermostat').attach();
+      }
+    });
+    helper.getNode('send').receive({ payload: 'same', extra: 'A' });
+    helper.getNode('send').receive({ payload: 'same', extra: 'B' });
+    await waitFor(() => s.faults.held === 2, 5_000, 'both attempt 2 creates held');
+
+    const again = reachFlow(sim, { ...send, name: 'renamed' }, { publicUrl: server.url });
+    await helper.setFlows(again.flow, 'nodes', again.credentials);
+    const caught = collectMessages('caught');
+    await waitFor(() => statuses.filter((m) => m.attempt === 2 && (m.payload as StatusPayload).status === 'sent').length >= 2, 8_000, 'both messages reported sent');
+    await sleep(500);
+    const sent = statuses.filter((m) => m.attempt === 2 && (m.payload as StatusPayload).status === 'sent');
+    assert.equal(sent.length, 2);
+    assert.deepEqual(sent.map((m) => m.extra).sort(), ['A', 'B']);
+    assert.notEqual((sent[0].payload as StatusPayload).sid, (sent[1].payload as StatusPayload).sid, 'two messages, two commands: none adopted twice');
+    assert.equal(sim.createdCount('ip'), 4, 'two failed + two held creates, nothing created again');
+    assert.equal(caught.length, 0);
+  });
+
   it('a redeploy while an attempt waits for the answer: the answer still reaches output 3 with msg.request', async function () {
     userDir = useTempUserDir();
     sim = await startSim();
