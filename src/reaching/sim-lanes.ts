@@ -1,9 +1,10 @@
 /**
- * One lane per (API, SIM) for what creates commands and what looks them up after a restart. A lookup
- * adopts a listed command that matches its request and that no other message holds; two lookups at
- * once, or a lookup while a create of the same SIM is on the wire, would both see a command whose
- * owner does not know its sid yet, and one message would take another's command. So creates may run
- * together, a lookup runs alone, and each waits its turn in the order they came.
+ * One lane per message kind (API, SIM, request) for what creates commands and what looks them up
+ * after a restart. A lookup adopts a listed command that matches its request and that no other
+ * message holds; two lookups at once, or a lookup while a create of the same request is on the wire,
+ * would both see a command whose owner does not know its sid yet, and one message would take
+ * another's command. So creates may run together, a lookup runs alone, and each waits its turn in
+ * the order they came.
  */
 interface Waiting {
   readonly exclusive: boolean;
@@ -69,7 +70,19 @@ export class SimLanes {
   }
 }
 
-/** The lane of a message's commands: its API and its SIM as the user named it. */
-export function laneOf(record: { kind: string; sim: string }): string {
-  return `${record.kind}\u0000${record.sim}`;
+/**
+ * The lane of a message's commands: its API, its SIM as the user named it, and what a lookup matches a
+ * listed command by (reconcile.ts); commands that cannot match each other do not wait for each other.
+ */
+export function laneOf(record: { kind: string; sim: string; request: Record<string, unknown> }): string {
+  const { request } = record;
+  // Base64 has several spellings of the same bytes; a lookup matches the bytes.
+  const bytes = (value: unknown): unknown => (typeof value === 'string' ? Buffer.from(value, 'base64').toString('base64') : value);
+  const matched =
+    record.kind === 'wireless'
+      ? [request.commandMode === 'binary' ? bytes(request.command) : request.command, request.commandMode ?? 'text']
+      : record.kind === 'ip'
+        ? [request.payloadType === 'binary' ? bytes(request.payload) : request.payload, request.devicePort, request.payloadType ?? 'text']
+        : [request.payload];
+  return JSON.stringify([record.kind, record.sim, ...matched]);
 }

@@ -1,6 +1,6 @@
 /** The per-SIM lanes that keep a lookup after a restart from taking a command another message is creating. */
 import assert from 'node:assert/strict';
-import { SimLanes } from '../../src/reaching/sim-lanes';
+import { SimLanes, laneOf } from '../../src/reaching/sim-lanes';
 
 function gate(): { promise: Promise<void>; open(): void } {
   let open = (): void => undefined;
@@ -70,5 +70,14 @@ describe('SimLanes', function () {
     await assert.rejects(lookup, /the list failed/);
     assert.equal(await after, 42);
     assert.deepEqual(log, ['other SIM created', 'same SIM created']);
+  });
+
+  it('puts in one lane only requests a lookup could mistake for each other', function () {
+    const ip = (payload: string, extra: Record<string, unknown> = {}) => laneOf({ kind: 'ip', sim: 'thermostat', request: { payload, devicePort: 6655, ...extra } });
+    assert.equal(ip('on'), ip('on', { callbackUrl: 'https://example.com/x' }), 'a lookup matches payload and port, not the callback');
+    assert.notEqual(ip('on'), ip('off'));
+    assert.notEqual(ip('on'), laneOf({ kind: 'ip', sim: 'tracker', request: { payload: 'on', devicePort: 6655 } }));
+    assert.equal(ip('AAE=', { payloadType: 'binary' }), ip('AAE', { payloadType: 'binary' }), 'the same bytes in another Base64 spelling');
+    assert.notEqual(laneOf({ kind: 'sms', sim: 's', request: { payload: 'x' } }), laneOf({ kind: 'wireless', sim: 's', request: { command: 'x' } }));
   });
 });
