@@ -22,13 +22,14 @@ export interface AttemptHost {
   save(job: Job): void;
 }
 
-/**
- * Creating a message's attempts after the first: the next one once the backoff is over, and after a
- * restart the one that may have been on the wire, looked up before anything is created again.
- */
 /** Commands of messages that ended in this run, remembered so that no lookup adopts them: at most this many. */
 export const RETIRED_MEMORY = 10_000;
 
+/**
+ * Creating a message's attempts: every create goes through its request's lane (sim-lanes.ts); the
+ * next attempt once the backoff is over; and after a restart the one that may have been on the wire,
+ * looked up before anything is created again.
+ */
 export class Attempts {
   readonly #host: AttemptHost;
   readonly #lanes = new SimLanes();
