@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SuperSimClient } from '../../src/api';
@@ -29,6 +30,8 @@ export interface FollowUpsOptions {
   changed(): void;
   /** A Catch error or an output's message went out: the node shows it. */
   outcome(kind: 'answered' | 'failed', detail: string): void;
+  /** The latest status of a message still under way (output 2): the node shows it, as tracking does. */
+  statusChanged(resource: unknown): void;
 }
 
 /**
@@ -70,6 +73,10 @@ export class FollowUps {
   readonly #tracker: DeliveryTracker;
   #store: PendingStoreLike<PendingAttempt> & { close(): Promise<void>; destroy(): Promise<void> } = new MemoryPendingStore<PendingAttempt>();
   #storeWarned = false;
+  /** Records of the file that the node stopped before resuming. */
+  #unresumed = 0;
+  /** The node was deleted: its store is being removed. */
+  #removing = false;
 
   constructor(options: FollowUpsOptions) {
     this.#options = options;
@@ -77,6 +84,8 @@ export class FollowUps {
     const type = node.type;
     const client: SuperSimClient = account.client;
     const stopping = new AbortController();
+    // Every status fetch of every followed command listens for the stop: thousands are expected, not a leak.
+    setMaxListeners(0, stopping.signal);
     this.#tracker = new DeliveryTracker({
       hub: account.hub,
       maxTracked: MAX_WAITING_PER_NODE + MAX_PENDING_PER_NODE,
@@ -100,6 +109,8 @@ export class FollowUps {
         out.payload = update.resource;
         if (job.record.deadline > job.record.startedAt) out.attempt = job.record.attempt;
         node.send([null, out, null]);
+        // Once the message has its outcome (answer, gave up), the node keeps showing that instead.
+        if (!job.ended) options.statusChanged(update.resource);
       },
       answered: (job, answer, request) => {
         const out = job.message();
@@ -115,7 +126,8 @@ export class FollowUps {
       },
       changed: () => options.changed(),
       storeFailed: (error) => {
-        if (this.#storeWarned) return;
+        // Writes still pending when the node was deleted fail by design: the file is removed on purpose.
+        if (this.#storeWarned || this.#removing) return;
         this.#storeWarned = true;
         node.warn(RED._(`${type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
       },
@@ -164,11 +176,12 @@ export class FollowUps {
     }
     try {
       const opened = await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir, node.id), maxRecords: MAX_PENDING_PER_NODE });
+      this.#store = opened.store;
+      // Closed before the file was read: close() keeps the file, or removes it and counts what it held.
       if (stopping.signal.aborted) {
-        await opened.store.close();
+        this.#unresumed = opened.records.length;
         return;
       }
-      this.#store = opened.store;
       if (opened.problem !== undefined) node.warn(RED._(`${node.type}.errors.store-unreadable`, { problem: opened.problem }));
       if (opened.records.length > 0) {
         node.log(RED._(`${node.type}.errors.pending-resumed`, { count: opened.records.length }));
@@ -190,13 +203,15 @@ export class FollowUps {
    */
   async close(removed: boolean, settled: Promise<unknown>): Promise<void> {
     const { RED, node } = this.#options;
+    this.#removing = removed;
     this.#stopping.abort();
     this.#tracker.close();
-    const dropped = this.pending.close();
+    const resumed = this.pending.close();
     await this.ready;
     await settled;
     if (removed) {
       await this.#store.destroy();
+      const dropped = resumed + this.#unresumed;
       if (dropped > 0) node.warn(RED._(`${node.type}.errors.pending-dropped`, { count: dropped }));
     } else {
       await this.#store.close();

@@ -113,6 +113,18 @@ export function setUpSendNode(
     status.show(current);
   };
 
+  /** What the node shows for a command's latest known state: created, a status and when, or why it failed. */
+  const outcomeOf = (resource: unknown, at: Date): NodeStatus => {
+    const state: CommandState = typeof resource === 'object' && resource !== null ? resource : {};
+    const time = timeOfDay(at);
+    if (state.status === 'failed' && state.error_code !== undefined && state.error_code !== null && state.error_code !== '') {
+      return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: String(state.error_code) }) };
+    }
+    if (state.status === 'failed') return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.ok`, { status: 'failed', time }) };
+    if (typeof state.status !== 'string' || state.status === '') return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.created`, { time }) };
+    return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: state.status, time }) };
+  };
+
   if (usable && track) {
     tracker = new DeliveryTracker({
       hub: accountNode.account.hub,
@@ -135,20 +147,12 @@ export function setUpSendNode(
         if (kind === 'answered') showOutcome(() => ({ fill: 'green', shape: 'dot', text: RED._(`${type}.status.answered`, { time: timeOfDay(at) }) }));
         else showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: RED._(`${type}.status.reason-${code}`) }) }));
       },
+      statusChanged: (resource) => {
+        const at = new Date();
+        showOutcome(() => outcomeOf(resource, at));
+      },
     });
   }
-
-  /** What the node shows for a command's latest known state: created, a status and when, or why it failed. */
-  const outcomeOf = (resource: unknown, at: Date): NodeStatus => {
-    const state: CommandState = typeof resource === 'object' && resource !== null ? resource : {};
-    const time = timeOfDay(at);
-    if (state.status === 'failed' && state.error_code !== undefined && state.error_code !== null && state.error_code !== '') {
-      return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason: String(state.error_code) }) };
-    }
-    if (state.status === 'failed') return { fill: 'red', shape: 'ring', text: RED._(`${type}.status.ok`, { status: 'failed', time }) };
-    if (typeof state.status !== 'string' || state.status === '') return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.created`, { time }) };
-    return { fill: 'green', shape: 'dot', text: RED._(`${type}.status.ok`, { status: state.status, time }) };
-  };
 
   /** Sends one checked message through the follow-up engine: recorded first when kept trying. */
   async function sendFollowedUp(
