@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SuperSimClient } from '../../src/api';
 import type { Account } from '../../src/account';
-import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RETRY_MAX_MS, findAdoptable, retryDelayMs } from '../../src/reaching';
+import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RETRY_MAX_MS, findAdoptable, findAdoptableAll, retryDelayMs } from '../../src/reaching';
 import type { CommandResource, ListCommands, PendingAttempt, PendingEvents, PendingStoreLike, ReachErrorCode, ReachRefusalCode } from '../../src/reaching';
 import { summaryOf } from '../../src/receiving';
 import { createCommand } from '../../src/sending';
@@ -150,6 +150,7 @@ export class FollowUps {
         return { resource: resource as unknown as CommandResource, mode: url !== undefined ? 'callback' : 'poll' };
       },
       reconcile: (attempt, taken, signal) => findAdoptable({ list, attempt, taken, signal }),
+      reconcileAll: (attempts, taken, signal) => findAdoptableAll({ list, attempts, taken, signal }),
       fetch: async (kind, sid) => (await fetch(kind, sid)) as unknown as CommandResource,
       tracker: this.#tracker,
       answers: account.answers,

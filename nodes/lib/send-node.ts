@@ -158,7 +158,7 @@ export function setUpSendNode(
   async function sendFollowedUp(
     prepared: PreparedSend,
     msg: NodeMessage,
-  ): Promise<{ resource: CommandResource; follow: () => void }> {
+  ): Promise<{ resource: CommandResource; follow: () => void; announce: boolean }> {
     const engine = followUps as FollowUps;
     await engine.ready;
     return engine.pending.send({
@@ -181,6 +181,7 @@ export function setUpSendNode(
     let trackingTemplate: NodeMessage | undefined;
     let mode: 'callback' | 'poll' = 'poll';
     let follow: (() => void) | undefined;
+    let announce = true;
     try {
       if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
       const client: SuperSimClient = accountNode.account.client;
@@ -188,7 +189,7 @@ export function setUpSendNode(
       // The collapsed Debug line shows the topic: whose command it is, unless the flow chose a topic.
       if (!hasTopic(msg) && prepared.sim !== undefined) msg.topic = prepared.sim;
       if (followingUp && followUps) {
-        ({ resource, follow } = await sendFollowedUp(prepared, msg));
+        ({ resource, follow, announce } = await sendFollowedUp(prepared, msg));
       } else {
         trackingTemplate = tracker ? RED.util.cloneMessage(msg) : undefined;
         const userCallbackUrl = (prepared.request as { callbackUrl?: string }).callbackUrl;
@@ -208,7 +209,8 @@ export function setUpSendNode(
     // a Catch node that resends failed messages would send the command twice.
     try {
       msg.payload = resource;
-      send([msg, null]);
+      // The node closed while the create was on the wire: the node that resumes the message announces it.
+      if (announce) send([msg, null]);
     } finally {
       const at = new Date();
       showOutcome(() => outcomeOf(resource, at));

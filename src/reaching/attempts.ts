@@ -1,7 +1,7 @@
 import { isCommandStatus, isTrackingDone } from '../commands';
 import type { CommandStatus } from '../shared';
 import type { ReachErrorCode } from './errors';
-import { errorCodeOf, isStopping, mayHaveActed, text, timeOf } from './job';
+import { errorCodeOf, isBusy, isStopping, mayHaveActed, text, timeOf } from './job';
 import type { Job, PendingCommandsOptions } from './job';
 import { SimLanes, laneOf } from './sim-lanes';
 import type { CommandResource } from './types';
@@ -24,6 +24,12 @@ export interface AttemptHost {
 
 /** Commands of messages that ended in this run, remembered so that no lookup adopts them: at most this many. */
 export const RETIRED_MEMORY = 10_000;
+/**
+ * Earlier attempts' SIDs a record keeps. A lookup only looks back a minute before its attempt began,
+ * where backoff leaves room for a few of them; an unbounded list would grow a message kept trying for
+ * days past its store's budget.
+ */
+export const EARLIER_SIDS_KEPT = 50;
 
 /**
  * Creating a message's attempts: every create goes through its request's lane (sim-lanes.ts); the
@@ -73,6 +79,7 @@ export class Attempts {
     if (job.ended) return;
     host.leaveBackoff(job);
     if (record.sid !== undefined) record.earlierSids.push(record.sid);
+    if (record.earlierSids.length > EARLIER_SIDS_KEPT) record.earlierSids.splice(0, record.earlierSids.length - EARLIER_SIDS_KEPT);
     record.attempt++;
     record.stage = 'creating';
     record.attemptStartedAt = host.now();
@@ -116,6 +123,12 @@ export class Attempts {
       created = await this.send(job, inLane);
     } catch (error) {
       if (job.ended || isStopping(error)) return;
+      if (isBusy(error)) {
+        // Not an attempt: nothing reached the API. Many attempts come due at once after a restart.
+        if (host.now() >= job.record.deadline) return host.giveUp(job);
+        job.record.attempt = Math.max(1, job.record.attempt - 1);
+        return host.toBackoff(job, Math.min(host.now() + host.options.backoffMs(job.record.attempt), job.record.deadline));
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (mayHaveActed(error)) host.fail(job, 'attempt-unknown', { reason: message }, error);
       else host.fail(job, 'attempt-not-created', { message }, error);
@@ -133,6 +146,70 @@ export class Attempts {
    */
   reconcile(job: Job): Promise<void> {
     return this.#lanes.exclusive(laneOf(job.record), () => this.#reconcileNow(job));
+  }
+
+  /**
+   * All the attempts a resume found being created, looked up together: one listing per SIM instead
+   * of one per attempt (thousands of attempts to one busy SIM would each page through the same
+   * commands). Holds every lane involved, in one order, while it looks and creates.
+   */
+  reconcileAll(jobs: readonly Job[]): Promise<void> {
+    const reconcileAll = this.#host.options.reconcileAll;
+    if (reconcileAll === undefined || jobs.length <= 1) return Promise.all(jobs.map((job) => this.reconcile(job))).then(() => undefined);
+    const lanes = [...new Set(jobs.map((job) => laneOf(job.record)))].sort();
+    const holdAll = (index: number): Promise<void> =>
+      index === lanes.length ? this.#reconcileAllNow(jobs, reconcileAll) : this.#lanes.exclusive(lanes[index], () => holdAll(index + 1));
+    return holdAll(0);
+  }
+
+  async #reconcileAllNow(jobs: readonly Job[], reconcileAll: NonNullable<PendingCommandsOptions['reconcileAll']>): Promise<void> {
+    const host = this.#host;
+    const live = jobs.filter((job) => !job.ended);
+    if (live.length === 0) return;
+    const batch = new Set(live);
+    const taken = new Set<string>(this.#retired);
+    for (const other of host.jobs()) {
+      if (batch.has(other)) continue;
+      if (other.record.sid !== undefined) taken.add(other.record.sid);
+      for (const sid of other.record.earlierSids) taken.add(sid);
+    }
+    let found: Map<string, CommandResource>;
+    try {
+      found = await reconcileAll(live.map((job) => job.record), taken, host.signal);
+    } catch (error) {
+      if (isStopping(error) || live.every((job) => job.ended)) return;
+      host.options.events.lookupFailed(live[0], error);
+      // One timer for the batch, not each job's: a job that ends meanwhile must not cancel the others' lookup.
+      const again = setTimeout(() => void this.reconcileAll(live), host.options.reconcileRetryMs ?? 30_000);
+      // After a close the jobs are over and the lookup finds nothing to do: no reason to keep Node-RED up.
+      again.unref?.();
+      return;
+    }
+    const creates: Promise<void>[] = [];
+    for (const job of live) {
+      if (job.ended) continue;
+      const resource = found.get(job.record.id);
+      if (resource !== undefined) {
+        this.#adopted(job, resource);
+        continue;
+      }
+      if (host.now() >= job.record.deadline) {
+        host.giveUp(job);
+        continue;
+      }
+      job.record.attemptStartedAt = host.now();
+      host.save(job);
+      creates.push(this.create(job, true));
+    }
+    await Promise.all(creates);
+  }
+
+  #adopted(job: Job, found: CommandResource): void {
+    this.adopt(job, found);
+    this.#announce(job, found);
+    this.#reportAdopted(job, found);
+    this.#host.save(job);
+    this.#host.follow(job, 'poll');
   }
 
   async #reconcileNow(job: Job): Promise<void> {
@@ -157,18 +234,16 @@ export class Attempts {
       return;
     }
     if (job.ended) return;
-    if (found !== undefined) {
-      this.adopt(job, found);
-      this.#announce(job, found);
-      this.#reportAdopted(job, found);
-      host.save(job);
-      host.follow(job, 'poll');
-      return;
-    }
+    if (found !== undefined) return this.#adopted(job, found);
     if (host.now() >= record.deadline) return host.giveUp(job);
     record.attemptStartedAt = host.now();
     host.save(job);
     await this.create(job, true);
+  }
+
+  /** Output 1 for a resumed message whose first command was created but never announced. */
+  announce(job: Job, resource: CommandResource): void {
+    this.#announce(job, resource);
   }
 
   #announce(job: Job, resource: CommandResource): void {

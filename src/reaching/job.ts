@@ -57,6 +57,11 @@ export interface PendingCommandsOptions {
   create(kind: CommandKind, request: Record<string, unknown>, signal: AbortSignal): Promise<{ resource: CommandResource; mode: 'callback' | 'poll' }>;
   /** Looks up a command that may have been created when Node-RED stopped. */
   reconcile(attempt: PendingAttempt, taken: ReadonlySet<string>, signal: AbortSignal): Promise<CommandResource | undefined>;
+  /**
+   * The same for many attempts at once (a resume): one listing per SIM, whatever the number of
+   * attempts on it. Answers attempt id → command; without it, each attempt is looked up alone.
+   */
+  reconcileAll?(attempts: readonly PendingAttempt[], taken: ReadonlySet<string>, signal: AbortSignal): Promise<Map<string, CommandResource>>;
   fetch(kind: CommandKind, sid: string): Promise<CommandResource>;
   /** Its maxTracked must allow maxWaiting + maxPending. */
   tracker: Pick<DeliveryTracker, 'track'>;
@@ -139,6 +144,14 @@ export function mayHaveActed(error: unknown): boolean {
 }
 
 /** The node is stopping: what was not sent stays pending, to be resumed. */
+/**
+ * The account's client was too busy to take the create (its queue was full, or the API kept answering
+ * 429): nothing was sent, and nothing about the device is known, so it is no failed attempt: wait and try again.
+ */
+export function isBusy(error: unknown): boolean {
+  return error instanceof ApiError && error.effect === 'none' && (error.kind === 'queue-full' || error.status === 429);
+}
+
 export function isStopping(error: unknown): boolean {
   return error instanceof ApiError && (error.kind === 'closed' || error.kind === 'cancelled') && error.effect === 'none';
 }

@@ -15,6 +15,9 @@ import type { CommandResource, PendingAttempt } from './types';
 
 export type { NewCommand, PendingCommandsOptions, PendingEvents, PendingJob } from './job';
 
+/** Attempts that came due while Node-RED was down start within this long of the resume. */
+export const RESUME_SPREAD_MS = 5_000;
+
 /**
  * What a send node does after a create when it waits for the device's answer or keeps trying: follow
  * each attempt's status, create the command again only after the API said `failed`, wait for the
@@ -75,10 +78,11 @@ export class PendingCommands {
 
   /**
    * The first attempt: recorded (when kept trying) before it is sent, then sent. Resolves with the
-   * created command and `follow`, to call once output 1 is out; rejects when nothing was created (or
+   * created command and `follow`, to call once output 1 is out (`announce` false: the node closed
+   * meanwhile, and the node that resumes the message sends output 1 instead); rejects when nothing was created (or
    * it may have been: the client's error says so), and then nothing is pending.
    */
-  async send(input: NewCommand): Promise<{ resource: CommandResource; follow: () => void }> {
+  async send(input: NewCommand): Promise<{ resource: CommandResource; follow: () => void; announce: boolean }> {
     const durable = input.retryForMs > 0;
     if (durable ? this.#jobs.size - this.#live >= this.#maxPending : this.#live >= this.#maxWaiting) {
       const code = durable ? 'too-many-pending' : 'too-many-waiting';
@@ -122,10 +126,11 @@ export class PendingCommands {
       if (durable) await this.#options.store.delete(record.id).catch((failure: unknown) => this.#options.events.storeFailed(failure));
       throw error;
     }
-    record.announced = true;
-    // Written even when the node is stopping meanwhile: else a restart would announce it a second time.
+    // A node closing meanwhile sends output 1 into a stopped flow: the node that resumes it announces it.
+    record.announced = !this.#stopping.signal.aborted;
+    // Written even when the node is stopping meanwhile, so that the resuming node knows the sid.
     if (durable) await this.#options.store.put(record).catch((error: unknown) => this.#options.events.storeFailed(error));
-    return { resource: created.resource, follow: () => this.#follow(job, created.mode) };
+    return { resource: created.resource, follow: () => this.#follow(job, created.mode), announce: record.announced || !durable };
   }
 
   /** Resumes what a previous run of this node left pending (a restart, a crash, a redeploy). */
@@ -138,25 +143,45 @@ export class PendingCommands {
       resumed.push(job);
     }
     // Every job is known before any starts: a lookup must see the commands all the others hold.
+    const creating: Job[] = [];
     for (const job of resumed) {
       const { record } = job;
       switch (record.stage) {
         case 'creating':
-          void this.#attempts.reconcile(job);
+          creating.push(job);
           break;
         case 'following':
-          // Callbacks that came while Node-RED was down are lost: only a poll can tell what happened.
-          this.#follow(job, 'poll');
+          if (record.announced) this.#follow(job, 'poll');
+          else void this.#announceThenFollow(job);
           break;
-        case 'backoff':
-          this.#toBackoff(job, record.nextAttemptAt ?? this.#now());
+        case 'backoff': {
+          // Attempts that came due while Node-RED was down are spread over a few seconds, not sent in one burst.
+          const due = record.nextAttemptAt ?? this.#now();
+          this.#toBackoff(job, due > this.#now() ? due : this.#now() + Math.random() * RESUME_SPREAD_MS);
           break;
+        }
         case 'answer':
           this.#waits.start(job, (record.answerDeadline ?? this.#now()) - this.#now(), 'poll');
           break;
       }
     }
+    if (creating.length > 0) void this.#attempts.reconcileAll(creating);
     this.#options.events.changed();
+  }
+
+  /**
+   * A first command created while the node was closing: its output 1 went nowhere (Node-RED takes a
+   * flow's nodes out of service before closing them), so the node that resumes it sends it.
+   */
+  async #announceThenFollow(job: Job): Promise<void> {
+    const { record } = job;
+    const sid = record.sid as string;
+    const resource = await this.#options.fetch(record.kind, sid).catch((): CommandResource => ({ sid, status: record.status ?? 'queued' }));
+    if (job.ended) return;
+    this.#attempts.announce(job, resource);
+    this.#save(job);
+    // Callbacks that came while Node-RED was down are lost: only a poll can tell what happened.
+    this.#follow(job, 'poll');
   }
 
   /**

@@ -216,7 +216,7 @@ describe('editor in a real browser', function () {
           category: 'config',
           ports: [0, 0],
           icon: 'supersim-account.svg',
-          defaults: { name: '', provider: 'kore', supersimUrl: '', wirelessUrl: '', tokenUrl: '', callbackBaseUrl: '' },
+          defaults: { name: '', provider: 'kore', supersimUrl: '', wirelessUrl: '', tokenUrl: '', callbackBaseUrl: '', webhookUrl: '' },
           credentials: { clientId: 'text', clientSecret: 'password', accountSid: 'text', authToken: 'password', webhookSecret: 'password' },
         },
         {

@@ -279,16 +279,8 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     assertJustified(payloads, { unreported: new Set([heldFirst.sid, heldRetry.sid]) });
   });
 
-  // BUG: an attempt adopted by reconcile-before-create after a restart reports no status on output 2.
-  // PendingCommands#reconcile (src/reaching/pending-commands.ts) adopts the listed command with #adopt,
-  // which sets record.status to the status the listing shows, and #follow hands that status to the
-  // tracker as the one already seen: for a final one (`sent`, `failed`) DeliveryTracker.track ends at
-  // once with onEnd('final') and no onUpdate, so output 2 never carries that attempt: neither the
-  // adopted retry's `sent` (the message ends without a word on output 2) nor the adopted first
-  // attempt's `failed` (the next attempt follows unexplained). Output 2 promises every status of every
-  // attempt; the adopted command's status is news to the flow. A fix: in #reconcile, after #adopt,
-  // report the found resource's status once (events.status, when job.reportStatus) before following.
-  it.skip('output 2 reports the status of the attempts adopted after the restart', function () {
+  // Output 2 promises every status of every attempt: an adopted command's status is news to the flow.
+  it('output 2 reports the status of the attempts adopted after the restart', function () {
     assert.ok(adopted, 'runs after the SIGKILL test');
     const statusOf = (sid: string): (string | undefined)[] => emitted().filter((e) => e.output === 2 && e.sid === sid).map((e) => e.status);
     assert.deepEqual(statusOf(adopted.first.sid), ['failed']);
@@ -335,16 +327,8 @@ describe('keeping trying in a real Node-RED: SIGKILL, restart, redeploy, delete'
     assertJustified([payload], { unannounced: new Set([payload]) });
   });
 
-  // BUG: output 1 is lost for a message whose first create is answered while its node closes for a
-  // redeploy (or a stop of Node-RED). PendingCommands.send (src/reaching/pending-commands.ts) marks the
-  // record `announced` and stores it although the engine is stopping ("else a restart would announce
-  // it a second time"), and the send node (nodes/lib/send-node.ts, handle) then sends output 1 from
-  // the closing node: Node-RED takes a flow's nodes out of its active list before it closes them
-  // (Flow.stop), so in a full deploy or a stop the message goes nowhere, and the node that resumes
-  // the record never announces it, since the record says it was. When the answer comes after close()
-  // began, the record should stay unannounced and the closing node send nothing: the node that
-  // resumes it sends output 1 (as it does for a command adopted after a restart).
-  it.skip('redeploy while a first create is on the wire: output 1 goes out once, from the node that resumes it', function () {
+  // Output 1 of a create answered while its node closed went nowhere: the resuming node sends it, once.
+  it('redeploy while a first create is on the wire: output 1 goes out once, from the node that resumes it', function () {
     assert.ok(heldAtRedeploy, 'runs after the redeploy test');
     const sid = heldAtRedeploy.sid;
     assert.deepEqual(emitted().filter((e) => e.output === 1 && e.payload === heldAtRedeploy?.payload).map((e) => e.sid), [sid]);

@@ -434,4 +434,65 @@ describe('PendingCommands: resuming after a restart', function () {
     await clock.tickAsync(60_000);
     assert.equal(h.created.length, 1);
   });
+
+  it('many attempts being created are looked up together: one lookup for all, each adopts its own', async function () {
+    const found = [resource(newSid()), resource(newSid())];
+    const calls: PendingAttempt[][] = [];
+    const h = new Harness({
+      reconcileAll: async (attempts) => {
+        calls.push([...attempts]);
+        return new Map([[attempts[0].id, found[0]], [attempts[1].id, found[1]]]);
+      },
+    });
+    const records = [0, 1, 2].map((n) => record({ request: { sim: 'thermostat', payload: `ping ${n}`, devicePort: 6655 } }));
+    h.engine.resume(records);
+    await settle();
+    assert.equal(calls.length, 1, 'one lookup for the three');
+    assert.equal(calls[0].length, 3);
+    assert.equal(h.created.length, 1, 'only the one not found is created');
+    // Output 1 had not gone out for any of them: the two adopted and the one created are each announced once.
+    assert.equal(h.announced.length, 3);
+    for (const adopted of found) assert.ok(h.announced.some((r) => r.sid === adopted.sid));
+  });
+
+  it('a first create answered while the node closes is not announced by it, but by the node that resumes it', async function () {
+    const h = new Harness();
+    let answer: (value: CommandResource) => void = () => undefined;
+    h.createPlan.push(() => new Promise<CommandResource>((resolve) => (answer = resolve)));
+    const sending = h.engine.send(input({ retryForMs: 600_000 }));
+    await settle();
+    h.engine.close();
+    const created = resource(newSid());
+    answer(created);
+    const sent = await sending;
+    assert.equal(sent.announce, false, 'output 1 would go into a stopped flow');
+    const [stored] = [...h.store.values()];
+    assert.equal(stored.stage, 'following');
+    assert.equal(stored.announced, false);
+
+    const next = new Harness();
+    next.engine.resume([JSON.parse(JSON.stringify(stored)) as PendingAttempt]);
+    await settle();
+    assert.deepEqual(next.announced.map((r) => r.sid), [created.sid], 'output 1 goes out once, from the resuming node');
+    assert.equal(next.created.length, 0);
+    assert.equal(next.lastTrack.resource.sid, created.sid);
+  });
+
+  it('a later attempt the account is too busy to take (queue full) waits and tries again: no attempt lost, none counted', async function () {
+    const h = new Harness();
+    const { follow } = await h.engine.send(input({ retryForMs: 600_000 }));
+    follow();
+    h.createPlan.push(() => Promise.reject(new ApiError('queue full', { kind: 'queue-full', operation: 'createIpCommand', method: 'POST', path: '/v1/IpCommands', effect: 'none', attempts: 0 })));
+    h.report('failed', true, 32001);
+    await clock.tickAsync(30_000);
+    await settle();
+    assert.equal(h.failures.length, 0, 'a busy client is no reason to give up');
+    assert.equal(h.engine.counts.retrying, 1);
+    await clock.tickAsync(30_000);
+    await settle();
+    assert.equal(h.created.length, 3, 'tried again after the backoff');
+    h.report('sent');
+    await settle();
+    assert.deepEqual(h.statuses.map((s) => `${s.attempt}:${s.status}`), ['1:failed', '2:sent']);
+  });
 });
