@@ -1,0 +1,5 @@
+export * from './commands';
+export * from './errors';
+export * from './parts';
+export * from './sims';
+export * from './output';
