@@ -51,9 +51,9 @@ describe('listing', function () {
 
     it('an empty list emits nothing; a failure part way rejects without emitting the item held back', async function () {
       const emitted: number[] = [];
-      assert.equal(await emitSequence((async function* () {})(), (item: number) => emitted.push(item), { id: 'x' }), 0);
-      assert.deepEqual(emitted, []);
-      const failing = (async function* () {
+      assert.equal(await emitSequence((async function* (): AsyncGenerator<number> {})(), (item: number) => emitted.push(item), { id: 'x' }), 0);
+      assert.equal(emitted.length, 0);
+      const failing = (async function* (): AsyncGenerator<number> {
         yield 1;
         yield 2;
         throw new Error('page 2 refused');
