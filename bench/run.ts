@@ -9,6 +9,7 @@
  *   B3  cold start: 1000 messages at once on a fresh KORE account → token requests
  *   B4  status filter memory over 1 000 000 commands with a cap of 100 000 (bench/filter-memory.ts)
  *   B5  Node-RED start-up with and without the package
+ *   B6  listing 10 000 SIMs through supersim-sims (split) vs the raw client's iterator, and its heap (bench/sims-bench.ts)
  *
  * Sizes can be changed for a quick look: BENCH_B1_MESSAGES, BENCH_B2_SECONDS, BENCH_B5_STARTS.
  */
@@ -24,6 +25,8 @@ import { runNodeRedBench } from './node-red-bench';
 import type { NodeRedBenchResult } from './node-red-bench';
 import { measureStartup } from './startup';
 import type { StartupResult } from './startup';
+// ---- B6 (bench/sims-bench.ts) ----
+import { runSimsBenchmark, simsRow } from './sims-bench';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const MB = 1024 * 1024;
@@ -186,8 +189,11 @@ async function main(): Promise<void> {
   const b4 = await runFilterMemory();
   log(`B5: Node-RED start-up, ${B5_STARTS} starts with and without the package`);
   const b5 = await measureStartup(B5_STARTS, log);
+  // ---- B6 (bench/sims-bench.ts) ----
+  log('B6: listing 10 000 SIMs through supersim-sims (split) vs the raw client iterator');
+  const b6 = await runSimsBenchmark({ log });
 
-  const rows = [...clientRows(b0), ...nodeRedRows(b1to3), filterRow(b4), startupRow(b5)];
+  const rows = [...clientRows(b0), ...nodeRedRows(b1to3), filterRow(b4), startupRow(b5), simsRow(b6)];
   console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections)\n`);
   printTable(rows);
 
@@ -208,6 +214,7 @@ async function main(): Promise<void> {
         b3: b1to3.cold,
         b4,
         b5,
+        b6,
       },
       null,
       2,

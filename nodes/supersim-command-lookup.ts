@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ListingInputError, deleteCommand, fetchCommand, listCommands, listPlanOf, operationOf, outputOf, sendListed, shortReasonOf, sidOf } from '../src/listing';
+import { COMMANDS_READ_AHEAD, ListingInputError, deleteCommand, fetchCommand, listCommands, listPlanOf, operationOf, outputOf, readAhead, sendListed, shortReasonOf, sidOf } from '../src/listing';
 import type { CommandResource, LookupSettings, Message } from '../src/listing';
 import type { AccountNode } from './supersim-account';
 import type { Node, NodeAPI, NodeDefinition, NodeStatus } from './lib/red';
@@ -48,7 +48,8 @@ function setUpLookup(RED: NodeAPI, node: Node, config: CommandLookupConfig): voi
     const client = accountNode.account.client;
     status.show({ fill: 'blue', shape: 'dot', text: RED._(`${T}.status.listing`, { count: 0 }) });
     const count = await sendListed<CommandResource>({
-      items: listCommands(client, plan, stopping.signal),
+      // Never past the limit: listCommands stops there, so reading ahead asks for no page more.
+      batches: readAhead(listCommands(client, plan, stopping.signal), COMMANDS_READ_AHEAD),
       output,
       msg,
       clone: (m) => RED.util.cloneMessage(m),

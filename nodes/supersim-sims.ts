@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { ListingInputError, outputOf, sendListed, shortReasonOf, simNameOf, simsFilterOf } from '../src/listing';
+import { ListingInputError, SIMS_PAGE_SIZE, outputOf, readAhead, sendListed, shortReasonOf, simNameOf, simsFilterOf } from '../src/listing';
 import type { Message } from '../src/listing';
 import type { Sim } from '../src/api';
 import type { AccountNode } from './supersim-account';
@@ -35,7 +35,8 @@ function setUpSims(RED: NodeAPI, node: Node, config: SimsConfig): void {
     const client = accountNode.account.client;
     status.show({ fill: 'blue', shape: 'dot', text: RED._(`${T}.status.listing`, { count: 0 }) });
     return sendListed<Sim>({
-      items: client.listSims(filter, { signal: stopping.signal }),
+      // A page ahead at most: memory stays at two pages however large the Fleet.
+      batches: readAhead(client.listSims(filter, { signal: stopping.signal }), SIMS_PAGE_SIZE),
       output,
       msg,
       clone: (m) => RED.util.cloneMessage(m),

@@ -14,6 +14,8 @@ export type CommandResource = IpCommand | SmsCommand | WirelessCommand;
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
+/** Commands read ahead of the flow: one page of the smaller lists. */
+export const COMMANDS_READ_AHEAD = 100;
 
 const KIND_OF_PREFIX: Record<string, CommandKind> = { HG: 'ip', HC: 'sms', DC: 'wireless' };
 const STATUSES: Record<CommandKind, readonly CommandStatus[]> = {

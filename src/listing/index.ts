@@ -3,3 +3,4 @@ export * from './errors';
 export * from './parts';
 export * from './sims';
 export * from './output';
+export * from './read-ahead';

@@ -21,46 +21,54 @@ export interface EmitSequenceOptions {
   enclosing?: unknown;
   /** Stops reading: nothing more is emitted once it is aborted. */
   signal?: AbortSignal;
-  /** Called after each item read, with how many have been read (for a node's status). */
+  /** Called after each batch, with how many items have been read (for a node's status). */
   progress?: (read: number) => void;
 }
 
 /**
  * Emits each item as the next one arrives, holding back only the latest, so that memory holds at most
- * one page (the iterator's) however long the list. Resolves with the number of items emitted; an
- * empty list emits nothing. A failure part way rejects, and the item held back is not emitted: a
- * partial sequence never claims a count.
+ * the batch at hand however long the list. Resolves with the number of items emitted; an empty list
+ * emits nothing. A failure part way rejects, and the item held back is not emitted: a partial
+ * sequence never claims a count.
  */
-export async function emitSequence<T>(items: AsyncIterable<T>, emit: (item: T, parts: SequenceParts) => void, options: EmitSequenceOptions): Promise<number> {
-  const partsOf = (index: number, count?: number): SequenceParts => {
-    const parts: SequenceParts = { id: options.id, index, type: 'array' };
-    if (count !== undefined) parts.count = count;
-    if (options.enclosing !== undefined) parts.parts = options.enclosing;
+export async function emitSequence<T>(batches: AsyncIterable<readonly T[]>, emit: (item: T, parts: SequenceParts) => void, options: EmitSequenceOptions): Promise<number> {
+  const { id, enclosing, signal, progress } = options;
+  // One shape for every parts object: thousands are made per listing.
+  const partsOf = (index: number, count: number | undefined): SequenceParts => {
+    const parts: SequenceParts = count === undefined ? { id, index, type: 'array' } : { id, index, count, type: 'array' };
+    if (enclosing !== undefined) parts.parts = enclosing;
     return parts;
   };
-  let held: { item: T } | undefined;
+  let held: T | undefined;
   let read = 0;
-  for await (const item of items) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
-    if (held !== undefined) emit(held.item, partsOf(read - 1));
-    held = { item };
-    read++;
-    options.progress?.(read);
+  for await (const batch of batches) {
+    for (const item of batch) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (read > 0) emit(held as T, partsOf(read - 1, undefined));
+      held = item;
+      read++;
+    }
+    progress?.(read);
   }
-  if (options.signal?.aborted) throw abortReason(options.signal);
-  if (held !== undefined) emit(held.item, partsOf(read - 1, read));
+  if (signal?.aborted) throw abortReason(signal);
+  if (read > 0) emit(held as T, partsOf(read - 1, read));
   return read;
 }
 
 /** Reads the whole list into one array, for the `array` output (and for lists the user bounds). */
-export async function collectAll<T>(items: AsyncIterable<T>, options: Pick<EmitSequenceOptions, 'signal' | 'progress'> = {}): Promise<T[]> {
+export async function collectAll<T>(batches: AsyncIterable<readonly T[]>, options: Pick<EmitSequenceOptions, 'signal' | 'progress'> = {}): Promise<T[]> {
   const all: T[] = [];
-  for await (const item of items) {
+  for await (const batch of batches) {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    all.push(item);
+    for (const item of batch) all.push(item);
     options.progress?.(all.length);
   }
   return all;
+}
+
+/** Items one at a time as batches of one, for a list read without reading ahead. */
+export async function* oneByOne<T>(items: AsyncIterable<T>): AsyncIterableIterator<T[]> {
+  for await (const item of items) yield [item];
 }
 
 /** At most `limit` items of a list; stops asking for pages once it has them. */

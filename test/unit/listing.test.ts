@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ListingInputError, collectAll, emitSequence, firstOf, kindOfSid, limitOf, listPlanOf, sendListed, sidOf, simNameOf, simsFilterOf } from '../../src/listing';
+import { ListingInputError, collectAll, emitSequence, firstOf, kindOfSid, limitOf, listPlanOf, oneByOne, readAhead, sendListed, sidOf, simNameOf, simsFilterOf } from '../../src/listing';
 import type { SequenceParts } from '../../src/listing';
 
 const HEX = '0123456789abcdef0123456789abcdef';
@@ -27,7 +27,7 @@ describe('listing', function () {
     it('emits each page as it arrives, holding back one item, with count only on the last', async function () {
       const { items, log, release } = pagedList([[1, 2, 3], [4, 5]]);
       const emitted: [number, SequenceParts][] = [];
-      const done = emitSequence(items, (item, parts) => {
+      const done = emitSequence(oneByOne(items), (item, parts) => {
         log.push(`emit ${item}`);
         emitted.push([item, parts]);
       }, { id: 'seq' });
@@ -45,20 +45,20 @@ describe('listing', function () {
     it('keeps an enclosing sequence as parts.parts, as core split nests them', async function () {
       const emitted: SequenceParts[] = [];
       const outer = { id: 'outer', index: 2, count: 3, type: 'array' };
-      await emitSequence((async function* () { yield 'a'; })(), (_item, parts) => emitted.push(parts), { id: 'inner', enclosing: outer });
+      await emitSequence(oneByOne((async function* () { yield 'a'; })()), (_item, parts) => emitted.push(parts), { id: 'inner', enclosing: outer });
       assert.deepEqual(emitted, [{ id: 'inner', index: 0, count: 1, type: 'array', parts: outer }]);
     });
 
     it('an empty list emits nothing; a failure part way rejects without emitting the item held back', async function () {
       const emitted: number[] = [];
-      assert.equal(await emitSequence((async function* (): AsyncGenerator<number> {})(), (item: number) => emitted.push(item), { id: 'x' }), 0);
+      assert.equal(await emitSequence(oneByOne((async function* (): AsyncGenerator<number> {})()), (item: number) => emitted.push(item), { id: 'x' }), 0);
       assert.equal(emitted.length, 0);
       const failing = (async function* (): AsyncGenerator<number> {
         yield 1;
         yield 2;
         throw new Error('page 2 refused');
       })();
-      await assert.rejects(emitSequence(failing, (item: number) => emitted.push(item), { id: 'x' }), /page 2 refused/);
+      await assert.rejects(emitSequence(oneByOne(failing), (item: number) => emitted.push(item), { id: 'x' }), /page 2 refused/);
       assert.deepEqual(emitted, [1], 'item 2 would claim to be the last: not sent');
     });
 
@@ -71,8 +71,70 @@ describe('listing', function () {
         stop.abort(new Error('closing'));
         yield 3;
       })();
-      await assert.rejects(emitSequence(items, (item: number) => emitted.push(item), { id: 'x', signal: stop.signal }), /closing/);
+      await assert.rejects(emitSequence(oneByOne(items), (item: number) => emitted.push(item), { id: 'x', signal: stop.signal }), /closing/);
       assert.deepEqual(emitted, [1]);
+    });
+  });
+
+  describe('readAhead', function () {
+    it('asks for the next page while the consumer still handles the current one, and hands over batches', async function () {
+      const { items, log, release } = pagedList([[1, 2, 3], [4, 5]]);
+      const batches = readAhead(items, 10);
+      const first = await batches.next();
+      assert.deepEqual(first.value, [1, 2, 3]);
+      await new Promise((resolve) => setImmediate(resolve));
+      // Page 1 was asked for though the consumer has not come back for more.
+      assert.deepEqual(log, ['page 0', 'page 1']);
+      release();
+      assert.deepEqual((await batches.next()).value, [4, 5]);
+      assert.equal((await batches.next()).done, true);
+    });
+
+    it('never holds more than `max` items read ahead', async function () {
+      let read = 0;
+      const source = (async function* () {
+        for (let i = 0; i < 50; i++) {
+          read++;
+          yield i;
+        }
+      })();
+      const batches = readAhead(source, 8);
+      const first = await batches.next();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok((first.value as number[]).length <= 8);
+      assert.ok(read <= (first.value as number[]).length + 8 + 1, `read ${read}`);
+      const rest: number[] = [];
+      for await (const batch of batches) {
+        assert.ok(batch.length <= 8);
+        rest.push(...batch);
+      }
+      assert.deepEqual([...(first.value as number[]), ...rest], Array.from({ length: 50 }, (_, i) => i));
+    });
+
+    it('throws the source’s failure after what was read before it; stopping early closes the source', async function () {
+      const failing = (async function* () {
+        yield 1;
+        throw new Error('page 2 refused');
+      })();
+      const got: number[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const batch of readAhead(failing, 10)) got.push(...batch);
+        })(),
+        /page 2 refused/,
+      );
+      assert.deepEqual(got, [1]);
+
+      let closed = false;
+      const endless = (async function* () {
+        try {
+          for (let i = 0; ; i++) yield i;
+        } finally {
+          closed = true;
+        }
+      })();
+      for await (const batch of readAhead(endless, 5)) if (batch.length > 0) break;
+      assert.ok(closed);
     });
   });
 
@@ -89,7 +151,7 @@ describe('listing', function () {
         finished = true;
       }
     })();
-    assert.deepEqual(await collectAll(firstOf(items, 3)), [0, 1, 2]);
+    assert.deepEqual(await collectAll(oneByOne(firstOf(items, 3))), [0, 1, 2]);
     assert.equal(read, 3);
     assert.ok(finished, 'the list was closed');
   });
@@ -98,12 +160,12 @@ describe('listing', function () {
     const sent: Record<string, unknown>[] = [];
     const clone = (m: Record<string, unknown>): Record<string, unknown> => structuredClone(m);
     const input = { payload: 'go', keep: { a: 1 } };
-    const count = await sendListed({ items: (async function* () { yield { n: 1 }; yield { n: 2 }; })(), output: 'split', msg: input, clone, send: (m) => sent.push(m), decorate: (item, m) => (m.topic = `t${item.n}`) });
+    const count = await sendListed({ batches: oneByOne((async function* () { yield { n: 1 }; yield { n: 2 }; })()), output: 'split', msg: input, clone, send: (m) => sent.push(m), decorate: (item, m) => (m.topic = `t${item.n}`) });
     assert.equal(count, 2);
     assert.deepEqual(sent.map((m) => [m.payload, m.topic, m.keep]), [[{ n: 1 }, 't1', { a: 1 }], [{ n: 2 }, 't2', { a: 1 }]]);
     assert.notEqual(sent[0].keep, sent[1].keep, 'each message has its own copy');
     sent.length = 0;
-    await sendListed({ items: (async function* () {})(), output: 'array', msg: input, clone, send: (m) => sent.push(m) });
+    await sendListed({ batches: oneByOne((async function* (): AsyncGenerator<{ n: number }> {})()), output: 'array', msg: input, clone, send: (m) => sent.push(m) });
     assert.deepEqual(sent, [{ payload: [], keep: { a: 1 } }]);
   });
 
