@@ -172,6 +172,26 @@ describe('supersim-sims', function () {
     assert.equal(lastStatus('sims')?.text, 'failed: HTTP 403 (20003)');
   });
 
+  it('a redeploy while a page is on the wire: that request finishes, nothing more is sent or asked for, and the node closes', async function () {
+    await load({ fleet: 'north', status: 'active', wires: [['out']] });
+    const out = collectMessages('out');
+    // The last page is held as if the API were slow: the first two pages' SIMs are out by then.
+    sim.faults.add({ target: 'sims', times: 2 }, { kind: 'delay', ms: 0 });
+    sim.faults.add({ target: 'sims' }, { kind: 'hold' });
+    helper.getNode('sims').receive({ payload: 'go' });
+    await waitFor(() => sim.faults.held === 1, 5_000, 'a page held');
+    const sentBefore = out.length;
+    const unloaded = helper.unload();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim.faults.release();
+    await unloaded;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(out.length, sentBefore, 'nothing sent once closing');
+    assert.ok(sentBefore < 250);
+    assert.ok(simPages().length <= 3, JSON.stringify(simPages()));
+    assert.ok(out.every((m) => (m.parts as Parts).count === undefined), 'no message claims a count');
+  });
+
   it('no account: the error says to choose one', async function () {
     await load({ account: '', wires: [['out']] });
     const caught = nextMessage('caught');
