@@ -35,8 +35,8 @@ function setUpSims(RED: NodeAPI, node: Node, config: SimsConfig): void {
     const client = accountNode.account.client;
     status.show({ fill: 'blue', shape: 'dot', text: RED._(`${T}.status.listing`, { count: 0 }) });
     return sendListed<Sim>({
-      // A page ahead at most: memory stays at two pages however large the Fleet.
-      batches: readAhead(client.listSims(filter, { signal: stopping.signal }), SIMS_PAGE_SIZE),
+      // Two pages ahead at most: memory stays at a few pages however large the Fleet.
+      batches: readAhead(client.listSims(filter, { signal: stopping.signal }), 2 * SIMS_PAGE_SIZE),
       output,
       msg,
       clone: (m) => RED.util.cloneMessage(m),
