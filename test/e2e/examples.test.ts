@@ -16,6 +16,7 @@ import { childEnv, DEMO_FLEET, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
 import { Simulator, generateSims } from '../../src/simulator';
 import type { SimulatedDevice } from '../../src/simulator';
 import { deployFlows, startNodeRed, webSocketClass } from '../support/node-red-process';
+import { SimHttp } from '../support/sim-http';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -175,7 +176,7 @@ describe('examples', function () {
     (m: DebugMessage): boolean =>
       m.id === node.id;
 
-  it('are six flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
+  it('are seven flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
     assert.deepEqual(exampleFiles(), [
       '01 Send an IP Command.json',
       '02 Send an SMS Command and a binary Wireless Command.json',
@@ -183,6 +184,7 @@ describe('examples', function () {
       '04 Track delivery with command-in and the status filter.json',
       '05 Wake a sleeping device.json',
       '06 Send to a whole Fleet.json',
+      '07 Look up commands.json',
     ]);
     const files = allExampleFiles();
     for (const file of files) {
@@ -431,6 +433,33 @@ describe('examples', function () {
     } finally {
       detached.attach();
     }
+  });
+
+  it('07 Look up commands: the newest IP Commands of a SIM, the newest fetched again by its SID, the newest Wireless Command deleted', async function () {
+    const http = new SimHttp(simulator);
+    const create = async (url: string, form: Record<string, string | number>): Promise<{ sid: string }> => {
+      const answer = await http.post<{ sid: string }>(url, form);
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return answer.body;
+    };
+    await create(`${simulator.supersimUrl}/v1/IpCommands`, { Sim: SIM, Payload: 'lookup one', DevicePort: DEVICE_PORT });
+    const newest = await create(`${simulator.supersimUrl}/v1/IpCommands`, { Sim: SIM, Payload: 'lookup two', DevicePort: DEVICE_PORT });
+    const wireless = await create(`${simulator.wirelessUrl}/v1/Commands`, { Sim: WIRELESS_SIM, Command: 'to be deleted' });
+    const flow = await deployExample('07 Look up commands.json');
+
+    await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'newest IP Commands').id);
+    const listed = await debug.waitFor(from(byName(flow, 'debug', 'newest commands')), 'of the newest commands');
+    const rows = listed.value as { sid: string; payload: string }[];
+    assert.ok(Array.isArray(rows) && rows.length >= 2 && rows.length <= 10, JSON.stringify(rows));
+    assert.deepEqual(rows.slice(0, 2).map((row) => row.payload), ['lookup two', 'lookup one'], 'newest first');
+    const fetched = await debug.waitFor(from(byName(flow, 'debug', 'fetched')), 'of the fetched command');
+    assert.equal(resourceOf(fetched).sid, newest.sid);
+
+    await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'delete the newest Wireless Command').id);
+    const deleted = await debug.waitFor(from(byName(flow, 'debug', 'deleted')), 'of the deleted command');
+    assert.deepEqual(deleted.value, { sid: wireless.sid, deleted: true });
+    assert.ok(!simulator.wirelessCommands().some((command) => command.sid === wireless.sid), 'gone from the API');
+    assert.deepEqual(debug.messages.filter(from(byName(flow, 'debug', 'error message'))).map((m) => m.value), [], 'no Catch error');
   });
 
   it('Device control panel (Dashboard 2), in extras/: the buttons send, the tables fill, the dashboard is served', async function () {
