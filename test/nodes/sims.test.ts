@@ -192,6 +192,27 @@ describe('supersim-sims', function () {
     assert.ok(out.every((m) => (m.parts as Parts).count === undefined), 'no message claims a count');
   });
 
+  it('a Twilio account lists the same way (Basic auth, the same paging)', async function () {
+    const twilio = await Simulator.start({ mode: 'twilio', fleets: [{ uniqueName: 'west' }], sims: generateSims({ count: 120, fleet: 'west' }) });
+    try {
+      const account = accountAt(twilio);
+      await helper.load(listingModules, [
+        { id: 'tab', type: 'tab', label: 'test' },
+        account.node,
+        { ...AT, id: 'sims', type: 'supersim-sims', account: 'account', fleet: 'west', status: '', iccid: '', output: 'split', wires: [['out']] },
+        { ...AT, id: 'out', type: 'helper' },
+      ], account.credentials);
+      const out = collectMessages('out');
+      helper.getNode('sims').receive({ payload: 'go' });
+      await waitFor(() => out.length === 120, 5_000, '120 messages');
+      assert.equal((out[119].parts as Parts).count, 120);
+      assert.equal(twilio.stats.count('GET', '/supersim/v1/Sims'), 2);
+    } finally {
+      await helper.unload();
+      await twilio.close();
+    }
+  });
+
   it('no account: the error says to choose one', async function () {
     await load({ account: '', wires: [['out']] });
     const caught = nextMessage('caught');
