@@ -9,6 +9,7 @@
  *   B3  cold start: 1000 messages at once on a fresh KORE account → token requests
  *   B4  status filter memory over 1 000 000 commands with a cap of 100 000 (bench/filter-memory.ts)
  *   B5  Node-RED start-up with and without the package
+ *   B6  listing 10 000 SIMs through supersim-sims (split) vs the raw client's iterator, and its heap (bench/sims-bench.ts)
  *   B7  10 000 pending attempts kept trying: heap each, store writes/s while they change, resume time
  *       after a SIGKILL (bench/pending-attempts.ts)
  *
@@ -30,6 +31,8 @@ import { runPendingBench } from './pending-attempts';
 import type { PendingBenchResult } from './pending-attempts';
 import { measureStartup } from './startup';
 import type { StartupResult } from './startup';
+// ---- B6 (bench/sims-bench.ts) ----
+import { runSimsBenchmark, simsRow } from './sims-bench';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const MB = 1024 * 1024;
@@ -251,6 +254,12 @@ async function main(): Promise<void> {
     const b5 = await measureStartup(B5_STARTS, log);
     rows.push(startupRow(b5));
     results.b5 = b5;
+  }
+  if (runs('B6')) {
+    log('B6: listing 10 000 SIMs through supersim-sims (split) vs the raw client iterator');
+    const b6 = await runSimsBenchmark({ log });
+    rows.push(simsRow(b6));
+    results.b6 = b6;
   }
   if (runs('B7')) {
     log(`B7: ${fmt(B7_PENDING)} pending attempts in Node-RED, SIGKILLed and started again`);

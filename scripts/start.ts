@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CHARS } from '../src/commands/limits';
-import { Simulator } from '../src/simulator';
+import { Simulator, generateSims } from '../src/simulator';
 import { truncateCodePoints } from '../src/simulator/params';
 import type { SimulatedDevice } from '../src/simulator';
 
@@ -242,6 +242,16 @@ export const DEMO_SIMS = { thermostat: 'sim-thermostat', tracker: 'sim-tracker',
  */
 export const DEMO_SLEEP = { asleepMs: 30_000, awakeMs: 30_000 } as const;
 export const DEMO_DEVICE_PORT = 6655;
+/**
+ * A Fleet of its own with a few SIMs, for example 06 "Send to a whole Fleet": listed by supersim-sims,
+ * each one sent a command. Their devices answer as the others do.
+ */
+export const DEMO_FLEET = { name: 'fleet-demo', size: 5, prefix: 'fleet-demo-' } as const;
+
+/** The unique names of the demo Fleet's SIMs (fleet-demo-0001 …). */
+export function demoFleetSims(): string[] {
+  return generateSims({ count: DEMO_FLEET.size, prefix: DEMO_FLEET.prefix }).map((sim) => sim.uniqueName);
+}
 /** Where the demo's supersim-command-in listens, under Node-RED's httpNodeRoot. */
 export const DEMO_COMMANDS_PATH = '/supersim/commands';
 
@@ -640,8 +650,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
       // A Wireless SIM reports what its device sends per SIM, not per fleet.
       { uniqueName: DEMO_SIMS.meter, api: 'wireless', commandsCallbackUrl: commandsUrl },
       { uniqueName: DEMO_SIMS.sleeper, sleep: { ...DEMO_SLEEP } },
+      ...generateSims({ count: DEMO_FLEET.size, prefix: DEMO_FLEET.prefix, fleet: DEMO_FLEET.name }),
     ],
-    fleets: [{ uniqueName: 'default', ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl }],
+    fleets: [
+      { uniqueName: 'default', ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl },
+      { uniqueName: DEMO_FLEET.name, ipCommandsUrl: commandsUrl, smsCommandsUrl: commandsUrl },
+    ],
   });
   let nodeRed: NodeRedProcess;
   try {
@@ -680,6 +694,7 @@ function instructions(demo: DemoRun): string {
     '',
     `  Node-RED   ${demo.url}   (the flow "Super SIM demo")`,
     `  Simulator  ${demo.simulator.baseUrl}   (KORE flavour; SIMs ${Object.values(DEMO_SIMS).join(', ')}; Fleet "default")`,
+    `             Fleet "${DEMO_FLEET.name}": ${DEMO_FLEET.size} more SIMs, ${demoFleetSims()[0]} to ${demoFleetSims().at(-1)}, for "Send to a whole Fleet"`,
     '',
     'Open the editor and click the square button on the left of an inject node, e.g. "text by IP"',
     `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,

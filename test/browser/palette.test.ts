@@ -1,6 +1,6 @@
 /**
  * The package as users get it (packed, installed into a Node-RED by `npm start`'s demo) in a real
- * headless Chromium at 1400×900: the palette shows the four nodes under Super SIM, the demo fits the
+ * headless Chromium at 1400×900: the palette shows the six nodes under Super SIM, the demo fits the
  * window and its status texts (the longest too) stay clear of other nodes, Import > Examples lists this package's flows
  * and three of them import without a conflict prompt, the editor asks nothing of the internet and raises
  * no script errors, and a screenshot of the demo flow after a round of commands is written to
@@ -39,7 +39,7 @@ const README_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo-flow.png');
 // working tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS ? README_SCREENSHOT : join(__dirname, 'artifacts', 'demo-flow.png');
 const ARTIFACTS = join(__dirname, 'artifacts');
-const PALETTE_TYPES = ['supersim-command-in', 'supersim-ip-command', 'supersim-sms-command', 'supersim-status-filter'];
+const PALETTE_TYPES = ['supersim-command-in', 'supersim-command-lookup', 'supersim-ip-command', 'supersim-sims', 'supersim-sms-command', 'supersim-status-filter'];
 const EXAMPLES = [
   '01 Send an IP Command',
   '02 Send an SMS Command and a binary Wireless Command',
@@ -113,7 +113,7 @@ describe('palette, examples and the demo in a real browser', function () {
     }
   });
 
-  it('shows the four nodes under Super SIM, and the account only as a config node', async function () {
+  it('shows the six nodes under Super SIM, and the account only as a config node', async function () {
     const category = page.locator('.red-ui-palette-category').filter({ has: page.locator('.red-ui-palette-node[data-palette-type="supersim-ip-command"]') });
     assert.equal(((await category.locator('.red-ui-palette-header span').first().textContent()) ?? '').replace(/\s+/g, ' ').trim(), 'Super SIM');
     const types = await category.locator('.red-ui-palette-node').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-palette-type')));

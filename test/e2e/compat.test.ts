@@ -121,11 +121,11 @@ describe('compatibility of the packed package', function () {
         console.log(`      (Node-RED ${settings.version} on Node ${nodeVersion})`);
       });
 
-      it('loads the five node types from the tarball', async function () {
+      it('loads every node type from the tarball', async function () {
         const nodes = (await (await fetch(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } })).json()) as { module: string; types: string[]; err?: string; enabled: boolean }[];
         const ours = nodes.filter((set) => set.module === 'node-red-contrib-supersim');
         assert.deepEqual(ours.filter((set) => set.err !== undefined || !set.enabled).map((set) => set.err), []);
-        assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['supersim-account', 'supersim-command-in', 'supersim-ip-command', 'supersim-sms-command', 'supersim-status-filter']);
+        assert.deepEqual(ours.flatMap((set) => set.types).sort(), ['supersim-account', 'supersim-command-in', 'supersim-command-lookup', 'supersim-ip-command', 'supersim-sims', 'supersim-sms-command', 'supersim-status-filter']);
       });
 
       it('deploys the flow, sends a tracked IP Command, passes its status through the filter and receives the device\'s answer', async function () {

@@ -82,7 +82,7 @@ describe('npm start: the demo', function () {
     assert.deepEqual(ours.filter((set) => set.err).map((set) => set.err), []);
     assert.deepEqual(
       ours.flatMap((set) => set.types).sort(),
-      ['supersim-account', 'supersim-command-in', 'supersim-ip-command', 'supersim-sms-command', 'supersim-status-filter'],
+      ['supersim-account', 'supersim-command-in', 'supersim-command-lookup', 'supersim-ip-command', 'supersim-sims', 'supersim-sms-command', 'supersim-status-filter'],
     );
   });
 

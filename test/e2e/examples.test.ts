@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DebugWatcher, pressInject, resourceOf, textOf } from '../../scripts/compat-support';
 import type { DebugMessage } from '../../scripts/compat-support';
-import { childEnv, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
-import { Simulator } from '../../src/simulator';
+import { childEnv, DEMO_FLEET, DEMO_IDS, DEMO_SIMS } from '../../scripts/start';
+import { Simulator, generateSims } from '../../src/simulator';
 import type { SimulatedDevice } from '../../src/simulator';
 import { deployFlows, startNodeRed, webSocketClass } from '../support/node-red-process';
+import { SimHttp } from '../support/sim-http';
 import type { NodeRedInstance } from '../support/node-red-process';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
@@ -28,6 +29,9 @@ const DASHBOARD = '@flowfuse/node-red-dashboard@1';
 /** The SIM names the examples ask users to replace; the simulator has SIMs of those names. */
 const SIM = 'my-device';
 const WIRELESS_SIM = 'my-wireless-device';
+/** The Fleet example 06 asks users to replace, with a few SIMs of its own. */
+const FLEET = 'my-fleet';
+const FLEET_SIMS = generateSims({ count: 4, prefix: 'fleet-sim-', fleet: FLEET });
 const DEVICE_PORT = 6655;
 /** What example 4 asks users to replace with their public URL. */
 const PLACEHOLDER_BASE = 'https://nodered.example.com';
@@ -113,7 +117,8 @@ describe('examples', function () {
     writeFileSync(join(modulesDir, 'package.json'), JSON.stringify({ name: 'examples-test-modules', private: true }));
     await execNpm(['install', '--prefix', modulesDir, '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--loglevel=error', DASHBOARD], modulesDir);
 
-    simulator = await Simulator.start({ mode: 'kore', sims: [{ uniqueName: SIM }, { uniqueName: WIRELESS_SIM, api: 'wireless' }] });
+    simulator = await Simulator.start({ mode: 'kore', fleets: [{ uniqueName: FLEET }], sims: [{ uniqueName: SIM }, { uniqueName: WIRELESS_SIM, api: 'wireless' }, ...FLEET_SIMS] });
+    for (const fleetSim of FLEET_SIMS) await simulator.sim(fleetSim.uniqueName).listen(DEVICE_PORT);
     device = simulator.sim(SIM);
     wirelessDevice = simulator.sim(WIRELESS_SIM);
     await device.listen(DEVICE_PORT);
@@ -171,13 +176,15 @@ describe('examples', function () {
     (m: DebugMessage): boolean =>
       m.id === node.id;
 
-  it('are five flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
+  it('are seven flows in the Examples menu and the dashboard one outside it, each with the account node left without credentials', function () {
     assert.deepEqual(exampleFiles(), [
       '01 Send an IP Command.json',
       '02 Send an SMS Command and a binary Wireless Command.json',
       '03 Receive commands from devices.json',
       '04 Track delivery with command-in and the status filter.json',
       '05 Wake a sleeping device.json',
+      '06 Send to a whole Fleet.json',
+      '07 Look up commands.json',
     ]);
     const files = allExampleFiles();
     for (const file of files) {
@@ -217,8 +224,8 @@ describe('examples', function () {
     }
   });
 
-  it('each says in its first comment how to try it on the simulator of npm start: which account, which SIM', function () {
-    const simNames = Object.values(DEMO_SIMS);
+  it('each says in its first comment how to try it on the simulator of npm start: which account, which SIM or Fleet', function () {
+    const simNames = [...Object.values(DEMO_SIMS), DEMO_FLEET.name];
     for (const file of allExampleFiles()) {
       const flow = load(file);
       // First as a user reads the tab: top to bottom.
@@ -228,7 +235,7 @@ describe('examples', function () {
       assert.match(text, /simulator/i, `${file}: first comment mentions the simulator`);
       assert.match(String(first.info), /`npm start`/, `${file}: says to run npm start`);
       assert.ok(text.includes(DEMO_ACCOUNT), `${file}: names the demo's account ${DEMO_ACCOUNT}`);
-      assert.ok(simNames.some((sim) => text.includes(sim)), `${file}: names a SIM of the demo (${simNames.join(', ')})`);
+      assert.ok(simNames.some((sim) => text.includes(sim)), `${file}: names a SIM or the Fleet of the demo (${simNames.join(', ')})`);
     }
     // Scoped to the example's tab, Dashboard's config nodes go when the tab is deleted, instead of staying
     // behind as unknown types that keep every flow stopped.
@@ -397,6 +404,62 @@ describe('examples', function () {
       assert.match(String(error.value), new RegExp(`^(ReachError: )?Gave up on ${SIM} after ${tried.length} attempts over \\d+ s \\(last error code 32001\\)`));
       assert.equal(createsOf(payload), tried.length);
     });
+  });
+
+  it('06 Send to a whole Fleet: one command per SIM of the Fleet, every outcome in one summary, a detached SIM reported failed', async function () {
+    const flow = await deployExample('06 Send to a whole Fleet.json', (nodes) => {
+      // The simulator's SIMs need no pause between creates; the example's own pace is for the real API.
+      byName(nodes, 'delay', '10 SIMs a second').rate = '50';
+    });
+    const summary = from(byName(flow, 'debug', 'summary'));
+    const detached = simulator.sim('fleet-sim-0003');
+    detached.detach();
+    try {
+      await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'send to the Fleet').id);
+      const shown = await debug.waitFor(summary, 'of the summary', 15_000);
+      const names = FLEET_SIMS.map((s) => s.uniqueName);
+      assert.deepEqual(shown.value, {
+        sims: 4,
+        sent: 3,
+        failed: 1,
+        bySim: Object.fromEntries(names.map((name) => [name, name === 'fleet-sim-0003' ? 'failed (32001)' : 'sent'])),
+      });
+      for (const name of names) {
+        const sid = simulator.sim(name).sid;
+        assert.equal(simulator.ipCommands().filter((c) => c.direction === 'to_sim' && c.sim_sid === sid && c.payload === 'report status').length, 1, `one command to ${name}`);
+      }
+      assert.equal(await statusTextOf(nodeRed.adminUrl, byName(flow, 'debug', 'summary').id), 'sent 3, failed 1');
+      assert.deepEqual(debug.messages.filter(from(byName(flow, 'debug', 'error message'))).map((m) => m.value), [], 'no Catch error');
+    } finally {
+      detached.attach();
+    }
+  });
+
+  it('07 Look up commands: the newest IP Commands of a SIM, the newest fetched again by its SID, the newest Wireless Command deleted', async function () {
+    const http = new SimHttp(simulator);
+    const create = async (url: string, form: Record<string, string | number>): Promise<{ sid: string }> => {
+      const answer = await http.post<{ sid: string }>(url, form);
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      return answer.body;
+    };
+    await create(`${simulator.supersimUrl}/v1/IpCommands`, { Sim: SIM, Payload: 'lookup one', DevicePort: DEVICE_PORT });
+    const newest = await create(`${simulator.supersimUrl}/v1/IpCommands`, { Sim: SIM, Payload: 'lookup two', DevicePort: DEVICE_PORT });
+    const wireless = await create(`${simulator.wirelessUrl}/v1/Commands`, { Sim: WIRELESS_SIM, Command: 'to be deleted' });
+    const flow = await deployExample('07 Look up commands.json');
+
+    await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'newest IP Commands').id);
+    const listed = await debug.waitFor(from(byName(flow, 'debug', 'newest commands')), 'of the newest commands');
+    const rows = listed.value as { sid: string; payload: string }[];
+    assert.ok(Array.isArray(rows) && rows.length >= 2 && rows.length <= 10, JSON.stringify(rows));
+    assert.deepEqual(rows.slice(0, 2).map((row) => row.payload), ['lookup two', 'lookup one'], 'newest first');
+    const fetched = await debug.waitFor(from(byName(flow, 'debug', 'fetched')), 'of the fetched command');
+    assert.equal(resourceOf(fetched).sid, newest.sid);
+
+    await pressInject(nodeRed.adminUrl, byName(flow, 'inject', 'delete the newest Wireless Command').id);
+    const deleted = await debug.waitFor(from(byName(flow, 'debug', 'deleted')), 'of the deleted command');
+    assert.deepEqual(deleted.value, { sid: wireless.sid, deleted: true });
+    assert.ok(!simulator.wirelessCommands().some((command) => command.sid === wireless.sid), 'gone from the API');
+    assert.deepEqual(debug.messages.filter(from(byName(flow, 'debug', 'error message'))).map((m) => m.value), [], 'no Catch error');
   });
 
   it('Device control panel (Dashboard 2), in extras/: the buttons send, the tables fill, the dashboard is served', async function () {
