@@ -2,7 +2,10 @@
  * What the fault matrices share: the send nodes they drive, the API faults they inject (and what
  * each must lead to for a plain send), and a gate that stands for an unreachable API host.
  */
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import type { NodeAPI } from '../../nodes/lib/red';
 import type { Server, Socket } from 'node:net';
 import { DEFAULT_RETRY } from '../../src/api';
 import type { ClientTimeouts, RetryOptions } from '../../src/api';
@@ -243,3 +246,24 @@ export const tagOf = (msg: Record<string, unknown>): string => String(msg.tag);
 export const errorOf = (msg: Record<string, unknown>): string => String((msg.error as { message?: unknown } | undefined)?.message);
 export const fillOf = (msg: Record<string, unknown>): unknown => (msg.status as { fill?: unknown } | undefined)?.fill;
 
+
+const CATALOGUES = ['supersim-account', 'supersim-ip-command', 'supersim-sms-command'].map(
+  (type) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8')) as Record<string, unknown>,
+);
+
+function translate(key: string, substitutions: Record<string, unknown> = {}): string {
+  for (const catalogue of CATALOGUES) {
+    let text: unknown = catalogue;
+    for (const part of key.split('.')) text = typeof text === 'object' && text !== null ? (text as Record<string, unknown>)[part] : undefined;
+    if (typeof text === 'string') return text.replace(/__(\w+)__/g, (_, name: string) => String(substitutions[name] ?? ''));
+  }
+  return key;
+}
+
+/**
+ * Loaded first: the helper's RED._ returns the bare key, so the errors users read (and the wording the
+ * matrices check) would not be there. This gives the nodes the en-US catalogues instead.
+ */
+export function withMessages(RED: NodeAPI): void {
+  RED._ = translate;
+}
