@@ -474,7 +474,9 @@ describe('fault matrix: reaching the device under every API fault', function () 
             const ended = (tag: string): boolean => reached(tag) || got.caught.some((m) => tagOf(m) === tag);
 
             if (fault.lookupsFail) {
-              await waitFor(() => lookupWarnings().length >= lookedUp.length, 10_000, `each of the ${lookedUp.length} lookups to fail (${lookupWarnings().length} so far)`);
+              await waitFor(() => lookupWarnings().length >= lookedUp.length, 15_000, `each of the ${lookedUp.length} lookups to fail`).catch((error: unknown) => {
+                throw new Error(`${String(error)}: ${lookupWarnings().length} so far; the node logged ${JSON.stringify(helper.log().args.map((a) => (a[0] as { msg?: unknown }).msg))}`);
+              });
               assert.equal(createdOf(current), createdBefore, 'a lookup that failed leads to no create');
               assert.equal(got.out.length, 0, 'nothing is output before its lookup succeeds');
               current.sim.faults.clear();
