@@ -503,6 +503,59 @@ describe('fault matrix: reaching the device under every API fault', function () 
       });
     }
 
+    /** Failing polls for the answers of attempts that a crash left waiting for them. */
+    const ANSWER_POLL_FAULTS: { name: string; fault: FaultKind; healed: boolean }[] = [
+      { name: '500 on every poll until healed', fault: { kind: 'status', status: 500 }, healed: true },
+      { name: 'polls that time out until healed', fault: { kind: 'hang' }, healed: true },
+      // A 404 stops the poll for good (the SIM or the path does not exist): the answer timeout ends each message.
+      { name: '404 on every poll', fault: { kind: 'status', status: 404 }, healed: false },
+    ];
+
+    for (const kind of KINDS) {
+      for (const fault of ANSWER_POLL_FAULTS) {
+        it(`${kind.label}: waiting for answers, ${fault.name}`, async function () {
+          const current = await startCase(kind, false, { attached: true, answering: true }, { retryFor: 30, waitAnswer: true, answerTimeout: 4, outputs: 3 }, false);
+          const file = pendingFileOf(userDir as string, 'send');
+          const crashed = await crashWhileCreating(current, file);
+          // Every device has answered its command by now: the answers wait in the API for a poll to find them.
+          const answerTimeoutMs = 4_000;
+          const records = crashed.records.map((record) => {
+            const command = commandsOf(kind, current.sim).find((c) => textOf(c) === tagOfRecord(record)) as Record<string, unknown>;
+            return { ...beingFollowed(record, command), stage: 'answer' as const, status: kind.goal, answerTimeoutMs, answerDeadline: Date.now() + answerTimeoutMs };
+          });
+          writeFileSync(file, JSON.stringify({ ...crashed, records }));
+          const createdBefore = createdOf(current);
+          current.sim.faults.add({ target: kind.target, method: 'GET', times: Infinity }, fault.fault);
+          const { flow, credentials } = flowFor(current, { retryFor: 30, waitAnswer: true, answerTimeout: 4, outputs: 3 }, false);
+          await helper.load([withMessages, ...sendNodeModules], flow, credentials);
+          const got = collectOutputs();
+          const tags = records.map(tagOfRecord);
+          const ended = (tag: string): boolean => got.answers.some((m) => tagOf(m) === tag) || got.caught.some((m) => tagOf(m) === tag);
+          if (fault.healed) {
+            // Long enough for the first polls (1 s, then 2 s later) to fail, short of the answer timeout.
+            await sleep(2_000);
+            assert.equal(got.answers.length, 0, 'no answer while every poll fails');
+            current.sim.faults.clear();
+          }
+          await waitFor(() => tags.every(ended), answerTimeoutMs + 4_000, 'every resumed message to end');
+          await sleep(200);
+
+          const answered = got.answers.map(tagOf);
+          const caughtTags = got.caught.map(tagOf);
+          for (const tag of tags) assert.equal(countOf(answered, tag) + countOf(caughtTags, tag), 1, `${tag} ends once: answers ${answered}, errors ${got.caught.map(errorOf).join(' | ')}`);
+          assert.equal(createdOf(current), createdBefore, 'waiting for an answer creates nothing');
+          assert.equal(got.out.length, 0, 'output 1 went out before the crash');
+          for (const msg of got.answers) {
+            const record = records.find((r) => tagOfRecord(r) === tagOf(msg)) as PendingAttempt;
+            assert.equal((msg.request as { sid?: unknown }).sid, record.sid, `${tagOf(msg)}'s msg.request is its command`);
+            assert.match(answerText(msg), /^ack:m\d$/);
+          }
+          if (fault.healed) assert.deepEqual(got.caught.map(errorOf), [], 'every answer is found once the polls work');
+          else for (const msg of got.caught) assert.match(errorOf(msg), /No answer from/);
+        });
+      }
+    }
+
     // BUG: PendingCommands#reconcile, after a failed lookup, only schedules the next lookup (every 30 s): it never
     // checks the deadline, so while the lookups keep failing (an API down for hours, a 404 or 403 for good) the
     // attempt stays pending past retryFor, forever, and its message never ends. At the deadline it should end with
