@@ -130,29 +130,49 @@ function handleInfo(): { count: number; types: Record<string, number> } {
 /** One byte per message, outside the JS heap (an ArrayBuffer), so the soak's own bookkeeping does not read as growth. */
 class Endings {
   #counts = new Uint8Array(1 << 16);
+  /** Which send node each message went to (an index of SEND_NODES). */
+  #nodes = new Uint8Array(1 << 16);
+
+  sentTo(seq: number, node: number): void {
+    this.#grow(seq);
+    this.#nodes[seq] = node;
+  }
 
   mark(seq: number): void {
-    while (seq >= this.#counts.length) {
-      const bigger = new Uint8Array(this.#counts.length * 2);
-      bigger.set(this.#counts);
-      this.#counts = bigger;
-    }
+    this.#grow(seq);
     if (this.#counts[seq] < 255) this.#counts[seq]++;
   }
 
-  summary(total: number): { once: number; twice: number; none: number } {
+  summary(total: number): { once: number; twice: number; none: number; unfinished: { seq: number; node: string }[] } {
     let once = 0;
     let twice = 0;
     let none = 0;
+    const unfinished: { seq: number; node: string }[] = [];
     for (let i = 0; i < total; i++) {
       const n = this.#counts[i] ?? 0;
-      if (n === 0) none++;
-      else if (n === 1) once++;
+      if (n === 0) {
+        none++;
+        if (unfinished.length < 10) unfinished.push({ seq: i, node: SEND_NODES[this.#nodes[i]] });
+      } else if (n === 1) once++;
       else twice++;
     }
-    return { once, twice, none };
+    return { once, twice, none, unfinished };
+  }
+
+  #grow(seq: number): void {
+    while (seq >= this.#counts.length) {
+      for (const name of ['counts', 'nodes'] as const) {
+        const current = name === 'counts' ? this.#counts : this.#nodes;
+        const bigger = new Uint8Array(current.length * 2);
+        bigger.set(current);
+        if (name === 'counts') this.#counts = bigger;
+        else this.#nodes = bigger;
+      }
+    }
   }
 }
+
+const SEND_NODES = ['ip', 'sms', 'wireless', 'answer', 'retry'] as const;
 
 type Target = 'ipCommands' | 'smsCommands' | 'wirelessCommands';
 const TARGETS: Target[] = ['ipCommands', 'smsCommands', 'wirelessCommands'];
@@ -284,12 +304,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   helper.getNode('caught').on('input', (msg: { seq: number; error?: { message?: string; source?: { id?: string } } }) => {
     errors++;
     if (msg.error?.source?.id === 'retry') retryErrors++;
+    retryTrail.delete(msg.seq);
     if (MAY_HAVE_REACHED.test(String(msg.error?.message))) errorsMaybeCreated++;
     endings.mark(msg.seq);
   });
   // Output 1 of the answer and keep-trying nodes is no ending: the answer, the device reached or an error is.
   helper.getNode('answerCreated').on('input', () => reportedCreated++);
-  helper.getNode('retryCreated').on('input', () => reportedCreated++);
+  /** What the node keeping trying last said of each message still in its hands: what an unfinished one had come to. */
+  const retryTrail = new Map<number, string>();
+  helper.getNode('retryCreated').on('input', (msg: { seq: number; payload?: { sid?: string } }) => {
+    reportedCreated++;
+    retryTrail.set(msg.seq, `output 1 (${String(msg.payload?.sid)})`);
+  });
   helper.getNode('answered').on('input', (msg: { seq: number }) => {
     outputs++;
     answered++;
@@ -298,7 +324,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   helper.getNode('retryStatus').on('input', (msg: { seq: number; payload?: { status?: string } }) => {
     const status = msg.payload?.status;
     if (status === 'failed') failedAttempts++;
+    retryTrail.set(msg.seq, `attempt ${String((msg as { attempt?: unknown }).attempt)} ${String(status)}`);
     if (status !== 'sent') return;
+    retryTrail.delete(msg.seq);
     outputs++;
     retriesReached++;
     endings.mark(msg.seq);
@@ -347,7 +375,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let answerCredit = 0;
   let retryCredit = 0;
   let turn = 0;
-  const sendNodes = ['ip', 'sms', 'wireless'];
+  const sendNodes = [0, 1, 2];
   let ticks = 0;
   const driver = setInterval(() => {
     if (++ticks % 100 === 0) forgetHelperHistory();
@@ -355,18 +383,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     credit += rate / 100;
     for (; credit >= 1; credit--) {
       const seq = sent++;
-      helper.getNode(sendNodes[turn++ % sendNodes.length]).receive({ payload: `soak ${seq}`, seq });
+      const node = sendNodes[turn++ % sendNodes.length];
+      endings.sentTo(seq, node);
+      helper.getNode(SEND_NODES[node]).receive({ payload: `soak ${seq}`, seq });
     }
     answerCredit += answerRate / 100;
     for (; answerCredit >= 1; answerCredit--) {
       const seq = sent++;
       answerSent++;
+      endings.sentTo(seq, 3);
       helper.getNode('answer').receive({ payload: `answer ${seq}`, seq });
     }
     retryCredit += retryRate / 100;
     for (; retryCredit >= 1; retryCredit--) {
       const seq = sent++;
       retrySent++;
+      endings.sentTo(seq, 4);
+      retryTrail.set(seq, 'sent to the node');
       helper.getNode('retry').receive({ payload: `wake ${seq}`, seq });
     }
   }, 10);
@@ -410,7 +443,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const stats = await sim.stats();
   const created = stats.created.ip + stats.created.sms + stats.created.wireless;
   if (ends.twice > 0) problems.push(`${ends.twice} messages ended more than once`);
-  if (ends.none > 0) problems.push(`${ends.none} messages never ended`);
+  if (ends.none > 0) {
+    const which = ends.unfinished.map(({ seq, node }) => `${seq} to ${node}${node === 'retry' ? ` (last: ${retryTrail.get(seq) ?? '?'})` : ''}`);
+    problems.push(`${ends.none} messages never ended: ${which.join(', ')}`);
+  }
   if (created < reportedCreated) problems.push(`the API created ${created} commands but ${reportedCreated} were output: some output had no command`);
   // Keeping trying creates again only after an attempt failed: each failed attempt justifies one more.
   if (created > reportedCreated + failedAttempts + errorsMaybeCreated) {
