@@ -1,7 +1,9 @@
 /**
  * A 30-second soak: mixed sends (IP, Super SIM SMS, Wireless), tracking through a status filter,
- * devices answering into supersim-command-in, a random API fault every 2 s and a redeploy every 10 s.
- * `npm run soak -- --minutes N` runs the same for longer.
+ * devices answering into supersim-command-in, a node waiting for the device's answers (polling), a
+ * node keeping trying a SIM that sleeps every other 2 s (its store resumed at each redeploy), a
+ * random API fault every 2 s and a redeploy every 10 s. `npm run soak -- --minutes N` runs the same
+ * for longer.
  */
 import assert from 'node:assert/strict';
 import { runSoak } from '../../scripts/soak';
@@ -35,13 +37,16 @@ describe('soak (30 s)', function () {
     });
     console.log(
       `  heap growth ${(result.heapGrowthBytes / 1024 / 1024).toFixed(2)} MB (bound ${MAX_HEAP_GROWTH_BYTES / 1024 / 1024} MB); handles ${result.handlesBefore} before, ${result.handlesAfter} after; ` +
-        `${result.sent} sent, ${result.outputs} out, ${result.errors} errors, ${result.created} created, ${result.faultsInjected} faults, ${result.redeploys} redeploys`,
+        `${result.sent} sent, ${result.outputs} out, ${result.errors} errors, ${result.created} created, ${result.faultsInjected} faults, ${result.redeploys} redeploys; ` +
+        `answers ${result.answered}/${result.answerSent}, kept trying ${result.retriesReached}/${result.retrySent} reached after ${result.failedAttempts} failed attempts`,
     );
     assert.deepEqual(result.problems, []);
     assert.ok(result.sent >= 1_000, `traffic did flow: ${result.sent} sent`);
     assert.ok(result.outputs > result.sent / 2, 'most messages got through the faults');
     assert.ok(result.faultsInjected >= 5 && result.redeploys >= 2, 'faults and redeploys did happen');
     assert.ok(result.fromDevices > 0 && result.trackingUpdates > 0, 'devices answered and tracking reported');
+    assert.ok(result.answered > result.answerSent / 2, `answers came back: ${result.answered} of ${result.answerSent}`);
+    assert.ok(result.failedAttempts > 0 && result.retriesReached > result.retrySent / 2, `attempts failed and were tried again: ${result.retriesReached} of ${result.retrySent} reached, ${result.failedAttempts} failed`);
     assert.ok(result.heapGrowthBytes < MAX_HEAP_GROWTH_BYTES, `heap grew ${result.heapGrowthBytes} bytes`);
     assert.ok(result.handlesAfter <= result.handlesBefore + MAX_EXTRA_HANDLES, `handles ${result.handlesBefore} before, ${result.handlesAfter} after`);
   });
