@@ -178,7 +178,11 @@ export class Attempts {
       found = await reconcileAll(live.map((job) => job.record), taken, host.signal);
     } catch (error) {
       if (isStopping(error) || live.every((job) => job.ended)) return;
-      host.options.events.lookupFailed(live[0], error);
+      // Past the deadline nothing more may be created, and the lookup cannot say what was: the outcome is unknown.
+      const overdue = live.filter((job) => !job.ended && host.now() >= job.record.deadline);
+      for (const job of overdue) host.fail(job, 'attempt-unknown', { reason: lookupReason(error) }, error);
+      if (live.every((job) => job.ended)) return;
+      host.options.events.lookupFailed(live.find((job) => !job.ended) as Job, error);
       // One timer for the batch, not each job's: a job that ends meanwhile must not cancel the others' lookup.
       const again = setTimeout(() => void this.reconcileAll(live), host.options.reconcileRetryMs ?? 30_000);
       // After a close the jobs are over and the lookup finds nothing to do: no reason to keep Node-RED up.
@@ -228,6 +232,7 @@ export class Attempts {
       found = await host.options.reconcile(record, taken, host.signal);
     } catch (error) {
       if (job.ended || isStopping(error)) return;
+      if (host.now() >= record.deadline) return host.fail(job, 'attempt-unknown', { reason: lookupReason(error) }, error);
       // Creating now could make a second command: look again later, never create blind.
       host.options.events.lookupFailed(job, error);
       job.timer = setTimeout(() => void this.reconcile(job), host.options.reconcileRetryMs ?? 30_000);
@@ -263,4 +268,9 @@ export class Attempts {
     const final = isTrackingDone(record.kind, status, { deliveryReceipt: record.deliveryReceipt });
     this.#host.options.events.status(job, { sid: record.sid, status, resource, final, source: 'poll' });
   }
+}
+
+/** Why a lookup could not tell whether an attempt was created before Node-RED stopped. */
+function lookupReason(error: unknown): string {
+  return `looking up whether it was created before Node-RED stopped kept failing until the time was up (${error instanceof Error ? error.message : String(error)})`;
 }

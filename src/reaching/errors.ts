@@ -1,5 +1,5 @@
 /** Why a command that was being followed up ends in a Catch error, and the values its message names. */
-export type ReachErrorCode = 'no-answer' | 'no-answer-failed' | 'gave-up' | 'attempt-unknown' | 'attempt-not-created';
+export type ReachErrorCode = 'no-answer' | 'no-answer-failed' | 'answer-stopped' | 'gave-up' | 'attempt-unknown' | 'attempt-not-created';
 
 /** Why a message is refused before anything is sent. */
 export type ReachRefusalCode = 'too-many-waiting' | 'too-many-pending' | 'store-failed';

@@ -191,6 +191,10 @@ export class PendingCommands {
   close(): number {
     this.#stopping.abort();
     let dropped = 0;
+    // A message that only waits for its answer is kept nowhere: it ends now, with one Catch error, so a
+    // flow that resends on "no answer" resends it too. Kept-trying ones stay stored for the next start.
+    const stopped = [...this.#jobs.values()].filter((job) => !job.durable && !job.ended && job.record.answerTimeoutMs !== undefined);
+    for (const job of stopped) this.#fail(job, 'answer-stopped', {});
     for (const job of this.#jobs.values()) {
       if (job.durable) dropped++;
       job.ended = true;

@@ -332,12 +332,8 @@ describe('fault matrix: reaching the device under every API fault', function () 
       });
     }
 
-    // BUG: a redeploy (or stop) of a node that waits for answers without keeping trying drops the waiting
-    // messages silently: PendingCommands.close() ends every live job without an event, and nothing of them is
-    // stored, so the message never gets its output 3 nor the "no answer" Catch error that a flow may rely on to
-    // resend. Each should end with one Catch error when the node stops (or be stored and resumed, as kept-trying
-    // messages are).
-    it.skip('a redeploy while a message waits for its answer ends that message with one Catch error', async function () {
+    // A message that only waits for its answer is stored nowhere: a redeploy ends it, once, with a Catch error.
+    it('a redeploy while a message waits for its answer ends that message with one Catch error', async function () {
       const kind = KINDS[0];
       const node = { waitAnswer: true, answerTimeout: ANSWER_TIMEOUT_S, outputs: 3 };
       const current = await startCase(kind, false, { attached: true, answering: false }, node, false);
@@ -577,13 +573,8 @@ describe('fault matrix: reaching the device under every API fault', function () 
       }
     }
 
-    // BUG: an attempt adopted by the lookup after a restart reports nothing when the API already shows it final:
-    // PendingCommands#reconcile adopts the found command with its current status (#adopt sets record.status), so
-    // the follow that starts there has no change left to report, and ends at once. For a second attempt (output 1
-    // went out for the first) the message then ends with no output and no error at all: the flow never learns
-    // that the device was reached. Output 2 should carry the adopted attempt's status (with msg.attempt) when it
-    // differs from the record's last known one (none, for an attempt being created).
-    it.skip('a later attempt adopted after a restart reports its status on output 2', async function () {
+    // An adopted attempt the API already shows final still reports that status on output 2.
+    it('a later attempt adopted after a restart reports its status on output 2', async function () {
       const kind = KINDS[0];
       const current = await startCase(kind, false, { attached: true, answering: false }, { retryFor: 30 }, false);
       const file = pendingFileOf(userDir as string, 'send');
@@ -603,11 +594,8 @@ describe('fault matrix: reaching the device under every API fault', function () 
       }
     });
 
-    // BUG: PendingCommands#reconcile, after a failed lookup, only schedules the next lookup (every 30 s): it never
-    // checks the deadline, so while the lookups keep failing (an API down for hours, a 404 or 403 for good) the
-    // attempt stays pending past retryFor, forever, and its message never ends. At the deadline it should end with
-    // one Catch error saying the attempt's outcome is unknown (attempt-unknown), still without creating anything.
-    it.skip('lookups that keep failing past the deadline end the message with one Catch error', async function () {
+    // Lookups that keep failing never lead to a create; at the deadline the message ends with one Catch error.
+    it('lookups that keep failing past the deadline end the message with one Catch error', async function () {
       const kind = KINDS[0];
       const current = await startCase(kind, false, { attached: true, answering: false }, { retryFor: 30 }, false);
       const file = pendingFileOf(userDir as string, 'send');
