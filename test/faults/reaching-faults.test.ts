@@ -380,8 +380,18 @@ describe('fault matrix: reaching the device under every API fault', function () 
             if (fault.gated) await (current.gate as Gate).close();
             await fault.inject(current);
             await fault.meanwhile?.(current);
+            // A rate limit that outlasts the client's retries sent nothing: keeping trying waits it out (until
+            // the deadline) instead of failing the message, and reaches the device once the limit is lifted.
+            const busy = fault.name === '429 past the retries';
+            let lingering = 0;
+            if (busy) {
+              await sleep(1_500);
+              assert.deepEqual(got.caught.map(errorOf), [], 'a busy API is no reason to give up');
+              lingering = pendingFaultsOf(current);
+              for (const simulator of current.sims) simulator.faults.clear();
+            }
             await waitFor(allEnded, 12_000, `all ${tags.length} messages to end`);
-            const pendingFaults = pendingFaultsOf(current);
+            const pendingFaults = busy ? lingering : pendingFaultsOf(current);
 
             for (const simulator of current.sims) simulator.faults.clear();
             await fault.heal?.(current);
@@ -412,7 +422,12 @@ describe('fault matrix: reaching the device under every API fault', function () 
             // The second attempts are spread by the backoff's jitter, so they do not share one token request as
             // simultaneous sends do: which of them meet the token fault is open, only that some do.
             const tokenFault = !fault.warmUp && !fault.gated;
-            const expect = tokenFault ? { createdButFailed: 0, errorPattern: fault.expect.errorPattern } : fault.expect;
+            // Waited out, the rate limit ends in every message reaching the device, with no error.
+            const expect = tokenFault
+              ? { createdButFailed: 0, errorPattern: fault.expect.errorPattern }
+              : busy
+                ? { ...fault.expect, outputs: MESSAGES, errors: 0, errorPattern: undefined }
+                : fault.expect;
             const faultErrors = got.caught.filter((m) => faultTags.includes(tagOf(m)));
             if (tokenFault) assert.ok(faultErrors.length > 0, 'the token fault made some attempt fail');
             const createdButFailed = faultErrors.filter((m) => countOf(stored, tagOf(m)) > 1);
@@ -473,7 +488,6 @@ describe('fault matrix: reaching the device under every API fault', function () 
             ];
             writeFileSync(file, JSON.stringify({ ...crashed, records }));
             const tags = records.map(tagOfRecord);
-            const lookedUp = tags.filter((tag) => tag !== followedTag);
             const createdBefore = createdOf(current);
 
             if (fault.gated) await (current.gate as Gate).close();
@@ -491,7 +505,8 @@ describe('fault matrix: reaching the device under every API fault', function () 
             const ended = (tag: string): boolean => reached(tag) || got.caught.some((m) => tagOf(m) === tag);
 
             if (fault.lookupsFail) {
-              await waitFor(() => lookupWarnings().length >= lookedUp.length, 15_000, `each of the ${lookedUp.length} lookups to fail`).catch((error: unknown) => {
+              // The lookups of one SIM are made together (one listing for all): two failed rounds show none creates blind.
+              await waitFor(() => lookupWarnings().length >= 2, 15_000, 'the lookups to fail twice').catch((error: unknown) => {
                 throw new Error(`${String(error)}: ${lookupWarnings().length} so far; the node logged ${JSON.stringify(helper.log().args.map((a) => (a[0] as { msg?: unknown }).msg))}`);
               });
               assert.equal(createdOf(current), createdBefore, 'a lookup that failed leads to no create');
