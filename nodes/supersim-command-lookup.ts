@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { COMMANDS_READ_AHEAD, ListingInputError, deleteCommand, fetchCommand, listCommands, listPlanOf, operationOf, outputOf, readAhead, sendListed, shortReasonOf, sidOf } from '../src/listing';
+import { COMMANDS_READ_AHEAD, ListingInputError, deleteCommand, fetchCommand, listCommands, listPlanOf, operationOf, outputOf, readAhead, sendListed, sidOf } from '../src/listing';
 import type { CommandResource, LookupSettings, Message } from '../src/listing';
 import type { AccountNode } from './supersim-account';
 import type { Node, NodeAPI, NodeDefinition, NodeStatus } from './lib/red';
+import { serveListing } from './lib/listing-node';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 
@@ -19,7 +20,6 @@ function setUpLookup(RED: NodeAPI, node: Node, config: CommandLookupConfig): voi
   const output = outputOf(config.output);
   const stopping = new AbortController();
   setMaxListeners(0, stopping.signal);
-  const running = new Set<Promise<void>>();
   const status = new ThrottledStatus(node);
 
   if (!accountNode) status.showNow({ fill: 'red', shape: 'ring', text: RED._(`${T}.status.no-account`) });
@@ -64,29 +64,7 @@ function setUpLookup(RED: NodeAPI, node: Node, config: CommandLookupConfig): voi
     return { fill: 'green', shape: 'dot', text: RED._(`${T}.status.listed`, { count, time: timeOfDay(new Date()) }) };
   }
 
-  node.on('input', (msg, send, done) => {
-    const work = handle(msg, (out) => send(out)).then(
-      (shown) => {
-        status.showNow(shown);
-        done();
-      },
-      (err: unknown) => {
-        const error = err instanceof Error ? err : new Error(String(err));
-        status.showNow({ fill: 'red', shape: 'ring', text: RED._(`${T}.status.failed`, { reason: shortReasonOf(error) }) });
-        done(error);
-      },
-    );
-    const entry = work.finally(() => running.delete(entry));
-    running.add(entry);
-  });
-
-  node.on('close', (_removed, done) => {
-    stopping.abort(new Error(RED._(`${T}.errors.stopped`)));
-    Promise.allSettled([...running]).then(() => {
-      status.close();
-      done();
-    });
-  });
+  serveListing(RED, node, T, status, stopping, handle);
 }
 
 export default function register(RED: NodeAPI): void {

@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { ListingInputError, SIMS_PAGE_SIZE, outputOf, readAhead, sendListed, shortReasonOf, simNameOf, simsFilterOf } from '../src/listing';
+import { ListingInputError, SIMS_PAGE_SIZE, outputOf, readAhead, sendListed, simNameOf, simsFilterOf } from '../src/listing';
 import type { Message } from '../src/listing';
 import type { Sim } from '../src/api';
 import type { AccountNode } from './supersim-account';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import { serveListing } from './lib/listing-node';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 
@@ -23,7 +24,6 @@ function setUpSims(RED: NodeAPI, node: Node, config: SimsConfig): void {
   const stopping = new AbortController();
   // One listener per listing in progress: many at once are expected.
   setMaxListeners(0, stopping.signal);
-  const running = new Set<Promise<void>>();
   const status = new ThrottledStatus(node);
 
   if (!accountNode) status.showNow({ fill: 'red', shape: 'ring', text: RED._(`${T}.status.no-account`) });
@@ -51,30 +51,9 @@ function setUpSims(RED: NodeAPI, node: Node, config: SimsConfig): void {
     });
   }
 
-  node.on('input', (msg, send, done) => {
-    const work = list(msg, (out) => send(out)).then(
-      (count) => {
-        const time = timeOfDay(new Date());
-        status.showNow({ fill: 'green', shape: 'dot', text: RED._(`${T}.status.listed`, { count, time }) });
-        done();
-      },
-      (err: unknown) => {
-        const error = err instanceof Error ? err : new Error(String(err));
-        status.showNow({ fill: 'red', shape: 'ring', text: RED._(`${T}.status.failed`, { reason: shortReasonOf(error) }) });
-        done(error);
-      },
-    );
-    const entry = work.finally(() => running.delete(entry));
-    running.add(entry);
-  });
-
-  node.on('close', (_removed, done) => {
-    // A listing still paging stops at its next item and ends its message with an error.
-    stopping.abort(new Error(RED._(`${T}.errors.stopped`)));
-    Promise.allSettled([...running]).then(() => {
-      status.close();
-      done();
-    });
+  serveListing(RED, node, T, status, stopping, async (msg, send) => {
+    const count = await list(msg, send);
+    return { fill: 'green', shape: 'dot', text: RED._(`${T}.status.listed`, { count, time: timeOfDay(new Date()) }) };
   });
 }
 
