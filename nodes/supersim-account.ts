@@ -160,7 +160,7 @@ interface CredentialWriter {
  * the editor reads a 401 as "log in again", and the picker must instead say the user may not read
  * accounts. Without adminAuth, or without a login, Node-RED's own answer stands.
  */
-function forbiddenUnless(RED: NodeAPI, permission: string): RequestHandler {
+export function forbiddenUnless(RED: NodeAPI, permission: string): RequestHandler {
   const authenticate = RED.auth.needsPermission('');
   const check = RED.auth.needsPermission(permission);
   return (req: Request, res: Response, next: NextFunction) => {

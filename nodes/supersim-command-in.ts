@@ -18,6 +18,7 @@ import {
   webhookServerPath,
 } from '../src/receiving';
 import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../src/receiving';
+import { installCommandLog } from './lib/command-log';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 import { ThrottledStatus } from './lib/status';
@@ -97,6 +98,7 @@ export default function register(RED: NodeAPI): void {
     const receiver = account.createReceiver({ idempotency: shelf.take(node.id) });
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
+    const rows = installCommandLog(RED).forNode(node);
 
     const refused = (status: RefusalStatus, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
@@ -112,6 +114,7 @@ export default function register(RED: NodeAPI): void {
       const sim = simLabelOf(event) ?? '?';
       const time = timeOfDay(new Date());
       node.send(outputsOf(routed));
+      rows.received(event);
       // Offered after command-in's own output was sent, so that output goes out first.
       if (event.direction === 'from_sim') account.answers.offer(event);
       shown.show(() =>

@@ -18,6 +18,7 @@ import { SUPERSIM_SMS_MAX_CHARS, WIRELESS_BINARY_MAX_BYTES, WIRELESS_TEXT_MAX_CH
 import { Simulator, generateSims } from '../src/simulator';
 import { truncateCodePoints } from '../src/simulator/params';
 import type { SimulatedDevice } from '../src/simulator';
+import { DASHBOARD_MISSING_HINT, demoDashboard } from './demo-dashboard';
 
 export const PROJECT_ROOT = resolve(__dirname, '..');
 const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -580,6 +581,8 @@ export interface DemoOptions {
   nodeBin?: string;
   /** Where the demo's own lines and Node-RED's output go; default the console. */
   log?: (line: string) => void;
+  /** false: no Device control panel tab even when Dashboard 2 is installed (scripts/demo-dashboard.ts); default when it is. */
+  dashboard?: boolean;
 }
 
 export interface DemoRun {
@@ -587,6 +590,8 @@ export interface DemoRun {
   url: string;
   simulator: Simulator;
   nodeRed: NodeRedProcess;
+  /** The Device control panel (Dashboard 2), e.g. http://127.0.0.1:1880/dashboard; undefined without Dashboard 2. */
+  dashboardUrl?: string;
   /** Stops Node-RED and the simulator; idempotent. */
   stop(): Promise<void>;
 }
@@ -640,6 +645,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
 
   log(`Building and packing ${PACKAGE.name}@${PACKAGE.version} and installing it into ${userDir} ...`);
   await installPackedProject(userDir);
+  const dashboard = demoDashboard({
+    userDir,
+    projectRoot: PROJECT_ROOT,
+    packageDir: join(userDir, 'node_modules', PACKAGE.name),
+    accountId: DEMO_IDS.account,
+    sim: DEMO_SIMS.thermostat,
+    nodeRedUrl,
+    enabled: options.dashboard,
+  });
+  log(dashboard.note);
 
   const simulator = await Simulator.start({
     mode: 'kore',
@@ -669,7 +684,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
       userDir,
       nodeRedDir: options.nodeRedDir,
       nodeBin: options.nodeBin,
-      flows,
+      flows: [...flows, ...dashboard.flows],
       credentials,
       settings: offlineCatalogueSettings(userDir),
       log: (line) => log(`[node-red] ${line}`),
@@ -683,6 +698,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoRun> {
     url: `${nodeRedUrl}/`,
     simulator,
     nodeRed,
+    dashboardUrl: dashboard.url,
     stop: () => (stopping ??= nodeRed.stop().finally(() => simulator.close())),
   };
 }
@@ -695,6 +711,9 @@ function instructions(demo: DemoRun): string {
     `  Node-RED   ${demo.url}   (the flow "Super SIM demo")`,
     `  Simulator  ${demo.simulator.baseUrl}   (KORE flavour; SIMs ${Object.values(DEMO_SIMS).join(', ')}; Fleet "default")`,
     `             Fleet "${DEMO_FLEET.name}": ${DEMO_FLEET.size} more SIMs, ${demoFleetSims()[0]} to ${demoFleetSims().at(-1)}, for "Send to a whole Fleet"`,
+    demo.dashboardUrl
+      ? `  Dashboard  ${demo.dashboardUrl}   (the tab "Device control panel": a button that asks ${DEMO_SIMS.thermostat} for its status, a table of its commands and answers)`
+      : `  ${DASHBOARD_MISSING_HINT}`,
     '',
     'Open the editor and click the square button on the left of an inject node, e.g. "text by IP"',
     `(it sends "set temperature 21" to ${DEMO_SIMS.thermostat}). Then open the Debug sidebar (the bug icon, top right):`,

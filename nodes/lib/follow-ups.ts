@@ -9,6 +9,7 @@ import { summaryOf } from '../../src/receiving';
 import { createCommand } from '../../src/sending';
 import type { CreateRequest } from '../../src/sending';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
+import { installCommandLog } from './command-log';
 import type { Node, NodeAPI } from './red';
 
 /** Answers awaited at once by one node without keeping trying (memory stays bounded). */
@@ -92,6 +93,7 @@ export class FollowUps {
       fetch: clientFetcher(client, stopping.signal),
     });
     const fetch = clientFetcher(client);
+    const rows = installCommandLog(RED).forNode(node);
     const list: ListCommands = (kind, filter) => {
       const query = { sim: filter.sim, direction: filter.direction, pageSize: filter.pageSize };
       if (kind === 'ip') return client.listIpCommands(query) as AsyncIterable<unknown> as AsyncIterable<CommandResource>;
@@ -103,12 +105,14 @@ export class FollowUps {
         const out = job.message();
         out.payload = resource;
         node.send([out, null, null]);
+        rows.created(rows.followed(job.record), resource);
       },
       status: (job, update) => {
         const out = job.message();
         out.payload = update.resource;
         if (job.record.deadline > job.record.startedAt) out.attempt = job.record.attempt;
         node.send([null, out, null]);
+        rows.status(rows.followed(job.record), update.resource);
         // Once the message has its outcome (answer, gave up), the node keeps showing that instead.
         if (!job.ended) options.statusChanged(update.resource);
       },
@@ -118,10 +122,12 @@ export class FollowUps {
         out.command = summaryOf(answer);
         out.request = request;
         node.send([null, null, out]);
+        rows.answered(rows.followed(job.record), answer.payload);
         options.outcome('answered', '');
       },
       failed: (job, error) => {
         node.error(error, job.message());
+        rows.failed(rows.followed(job.record), error);
         options.outcome('failed', error.code);
       },
       changed: () => options.changed(),

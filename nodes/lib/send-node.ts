@@ -9,6 +9,7 @@ import type { CreateRequest } from '../../src/sending';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import type { TrackedKind } from '../../src/tracking';
 import type { AccountNode } from '../supersim-account';
+import { installCommandLog } from './command-log';
 import { FollowUps, hasPendingFile } from './follow-ups';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './red';
 import { ThrottledStatus } from './status';
@@ -90,6 +91,7 @@ export function setUpSendNode(
   let tracker: DeliveryTracker | undefined;
   let followUps: FollowUps | undefined;
   const status = new ThrottledStatus(node);
+  const rows = installCommandLog(RED).forNode(node);
 
   if (!accountNode) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.no-account`) });
   else if (accountNode.account.configError) status.show({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.account-error`) });
@@ -182,12 +184,14 @@ export function setUpSendNode(
     let mode: 'callback' | 'poll' = 'poll';
     let follow: (() => void) | undefined;
     let announce = true;
+    let row: string | undefined;
     try {
       if (!accountNode) throw new Error(RED._(`${type}.errors.no-account`));
       const client: SuperSimClient = accountNode.account.client;
       prepared = prepare(msg);
       // The collapsed Debug line shows the topic: whose command it is, unless the flow chose a topic.
       if (!hasTopic(msg) && prepared.sim !== undefined) msg.topic = prepared.sim;
+      row = rows.begin(msg._msgid, prepared);
       if (followingUp && followUps) {
         ({ resource, follow, announce } = await sendFollowedUp(prepared, msg));
       } else {
@@ -199,6 +203,7 @@ export function setUpSendNode(
       }
     } catch (err) {
       const error = asError(err);
+      if (row !== undefined) rows.failed(row, error);
       const reason = error instanceof ReachRefusal ? RED._(`${type}.status.reason-${error.code}`) : shortReason(error);
       showOutcome(() => ({ fill: 'red', shape: 'ring', text: RED._(`${type}.status.failed`, { reason }) }));
       done(error);
@@ -208,6 +213,7 @@ export function setUpSendNode(
     // The command exists from here on: the message is done exactly once and never as a failure, since
     // a Catch node that resends failed messages would send the command twice.
     try {
+      rows.created(row, resource);
       msg.payload = resource;
       // The node closed while the create was on the wire: the node that resumes the message announces it.
       if (announce) send([msg, null]);
@@ -239,6 +245,7 @@ export function setUpSendNode(
           const out = RED.util.cloneMessage(template);
           out.payload = update.resource;
           send([null, out]);
+          rows.status(row, update.resource);
           const at = new Date();
           showOutcome(() => outcomeOf(update.resource, at));
         },

@@ -60,6 +60,8 @@ class RecentKeys {
  * themselves, since a provider may deliver one event again under a new token. Both are bounded alike.
  */
 export class IdempotencyCache {
+  /** How long a token or event is remembered; the shared store keeps its keys as long. */
+  readonly ttlMs: number;
   readonly #tokens: RecentKeys;
   readonly #events: RecentKeys;
 
@@ -69,6 +71,7 @@ export class IdempotencyCache {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`maxEntries must be an integer >= 1, got ${maxEntries}`);
     if (!(ttlMs > 0)) throw new RangeError(`ttlMs must be a number > 0, got ${ttlMs}`);
     const now = options.now ?? Date.now;
+    this.ttlMs = ttlMs;
     this.#tokens = new RecentKeys(maxEntries, ttlMs, now);
     this.#events = new RecentKeys(maxEntries, ttlMs, now);
   }

@@ -7,3 +7,4 @@ export * from './verify';
 export * from './idempotency';
 export * from './receiver';
 export * from './resource-event';
+export * from './shared-claims';

@@ -10,6 +10,8 @@ import { publicUrlOf } from './url';
 import type { PublicUrlOptions } from './url';
 import { verifyKore, verifyTwilio } from './verify';
 import type { Verification } from './verify';
+import { claimShared } from './shared-claims';
+import type { SharedIdempotency } from './shared-claims';
 
 export interface ReceiverOptions extends PublicUrlOptions {
   provider: 'kore' | 'twilio';
@@ -21,6 +23,8 @@ export interface ReceiverOptions extends PublicUrlOptions {
   maxBodyBytes?: number;
   /** Default: a cache of this receiver's own; pass one to share it between receivers of one account. */
   idempotency?: IdempotencyCache;
+  /** Several Node-RED instances: a callback the local cache lets through is emitted only if this claims it too. */
+  shared?: SharedIdempotency;
 }
 
 /** Why a request was refused, as an HTTP status: the receiver's verdict (415 included, see `receive`). */
@@ -138,6 +142,22 @@ export class CallbackReceiver {
     return { outcome: 'accepted', status: 200, event, duplicate: false, verified: verification.verified };
   }
 
+  /** Whether `claim` may turn an accepted callback into a duplicate (a shared store is set). */
+  get sharesIdempotency(): boolean {
+    return this.#options.shared !== undefined;
+  }
+
+  /**
+   * The second, shared line after `handle`: an accepted callback stays accepted only if the shared
+   * store claims it (another instance may have emitted it). Never rejects; without a store, or for a
+   * result that is not accepted, the result as it is.
+   */
+  async claim(result: ReceiverResult): Promise<ReceiverResult> {
+    const shared = this.#options.shared;
+    if (shared === undefined || result.outcome !== 'accepted') return result;
+    return (await claimShared(shared, result, this.#idempotency.ttlMs)).result;
+  }
+
   get #verifiesKore(): boolean {
     return this.#options.webhookSecret !== undefined && this.#options.webhookSecret !== '';
   }
@@ -158,4 +178,14 @@ export class CallbackReceiver {
 export function receive(receiver: CallbackReceiver, request: CallbackRequest): ReceiverResult {
   const result = receiver.handle(request);
   return result.status === 415 ? { ...result, status: 400 } : result;
+}
+
+/**
+ * `receive`, then the shared claim when the receiver has a shared store: what a webhook answers with
+ * several Node-RED instances. Synchronous (the same object `receive` gives) when there is no store, so
+ * one Node-RED alone pays nothing for it.
+ */
+export function receiveOnce(receiver: CallbackReceiver, request: CallbackRequest): ReceiverResult | Promise<ReceiverResult> {
+  const result = receive(receiver, request);
+  return receiver.sharesIdempotency && result.outcome === 'accepted' ? receiver.claim(result) : result;
 }

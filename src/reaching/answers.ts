@@ -4,6 +4,15 @@ import { OldestFirstMap } from '../shared';
 import { AnswerPoll } from './answer-poll';
 import type { AnswerListCommands, AnswerPollHost, AnswerPollTiming, PolledAnswer } from './answer-poll';
 import type { AnswerDeskLike, AnswerWaitOptions } from './types';
+import { EarlyAnswers } from './early-answers';
+import type { AnswerClaim, EarlyAnswer } from './early-answers';
+
+/**
+ * Told of a command from a SIM that no waiter here took (it is kept a while, as ever): where several
+ * instances share an account, it passes the answer on to the others and returns the claim this desk
+ * must then win before handing it over itself; undefined when nobody else can have it.
+ */
+export type UnmatchedAnswerHook = (event: CommandEvent) => AnswerClaim | undefined;
 
 export interface AnswerDeskOptions {
   list: AnswerListCommands;
@@ -48,12 +57,6 @@ interface Line {
   poll?: AnswerPoll;
 }
 
-interface EarlyEvent {
-  readonly key: string;
-  readonly event: CommandEvent;
-  readonly arrivedAt: number;
-}
-
 function keyOf(kind: CommandKind, simSid: string): string {
   return `${kind}\u0000${simSid}`;
 }
@@ -70,16 +73,16 @@ function atLeast(name: string, value: number, min: number): number {
 export class AnswerDesk implements AnswerDeskLike {
   readonly #list: AnswerListCommands;
   readonly #timing: AnswerPollTiming;
-  readonly #earlyTtlMs: number;
-  readonly #maxEarly: number;
   readonly #maxWaiting: number;
   readonly #now: () => number;
   readonly #onPollError: ((error: Error, simSid: string) => void) | undefined;
   readonly #lines = new Map<string, Line>();
-  /** By command SID, in arrival order. */
-  readonly #early = new OldestFirstMap<string, EarlyEvent>();
-  readonly #earlyByKey = new Map<string, Map<string, EarlyEvent>>();
+  readonly #early: EarlyAnswers;
+  /** Answers handed out here, or claimed by another instance. */
   readonly #handed = new OldestFirstMap<string, true>();
+  /** Answers whose claim is on its way to Redis. */
+  readonly #claiming = new Set<string>();
+  #onUnmatched: UnmatchedAnswerHook | undefined;
   #waiting = 0;
   #closed = false;
 
@@ -94,8 +97,7 @@ export class AnswerDesk implements AnswerDeskLike {
       maxMs: atLeast('poll.maxMs', poll.maxMs ?? 15_000, initialMs),
       maxConsecutiveErrors: atLeast('poll.maxConsecutiveErrors', poll.maxConsecutiveErrors ?? 5, 1),
     };
-    this.#earlyTtlMs = atLeast('earlyTtlMs', options.earlyTtlMs ?? 30_000, 0);
-    this.#maxEarly = atLeast('maxEarly', options.maxEarly ?? 1000, 0);
+    this.#early = new EarlyAnswers(atLeast('earlyTtlMs', options.earlyTtlMs ?? 30_000, 0), atLeast('maxEarly', options.maxEarly ?? 1000, 0), options.now ?? (() => Date.now()));
     this.#maxWaiting = atLeast('maxWaiting', options.maxWaiting ?? 100_000, 1);
     this.#now = options.now ?? (() => Date.now());
     this.#onPollError = options.onPollError;
@@ -130,9 +132,9 @@ export class AnswerDesk implements AnswerDeskLike {
     if (this.#waiting >= this.#maxWaiting) throw new AnswerDeskFullError(this.#maxWaiting);
 
     const key = keyOf(options.kind, options.simSid);
-    this.#forgetExpired();
-    const early = this.#earlyFor(key, options.sentAt);
-    if (early !== undefined) {
+    this.#early.forgetExpired();
+    const early = this.#early.firstFor(key, options.sentAt);
+    if (early !== undefined && early.claim === undefined) {
       this.#remember(early.event.sid);
       this.#call(() => options.onAnswer(early.event));
       return () => undefined;
@@ -141,21 +143,49 @@ export class AnswerDesk implements AnswerDeskLike {
     const waiter: Waiter = { options, line, timer: undefined };
     this.#join(waiter);
     waiter.timer = setTimeout(() => this.#expire(waiter), Math.min(options.timeoutMs, MAX_TIMER_MS));
+    // Another instance may hold this answer too: it is this waiter's once the claim is won.
+    if (early !== undefined) this.#claimThenHand(early);
     return () => this.#leave(waiter);
   }
 
   offer(event: CommandEvent): boolean {
-    const simSid = event.sim.sid;
-    if (this.#closed || event.direction !== 'from_sim' || simSid === null || simSid === '' || this.#handed.get(event.sid) !== undefined) return false;
-    const arrivedAt = this.#now();
-    const key = keyOf(event.kind, simSid);
-    const waiter = this.#lines.get(key)?.waiters.find((candidate) => candidate.options.sentAt <= arrivedAt);
+    const early = this.#arrived(event);
+    if (early === undefined) return false;
+    const waiter = this.#firstWaiterFor(early);
     if (waiter !== undefined) {
       this.#hand(waiter, event);
       return true;
     }
-    this.#keepEarly({ key, event, arrivedAt });
+    let claim: AnswerClaim | undefined;
+    try {
+      claim = this.#onUnmatched?.(event);
+    } catch {
+      // Passing it on failed: it stays this instance's own, as without other instances.
+    }
+    this.#early.keep({ ...early, claim });
     return false;
+  }
+
+  /**
+   * An answer another instance passed on (nobody waited for it there): a waiter here gets it once
+   * `claim` is won; with none, it is kept as an early answer, still to be claimed. True when a
+   * waiter here is in line for it.
+   */
+  offerRouted(event: CommandEvent, claim: AnswerClaim): boolean {
+    const arrived = this.#arrived(event);
+    if (arrived === undefined) return false;
+    const early = { ...arrived, claim };
+    if (this.#firstWaiterFor(early) === undefined) {
+      this.#early.keep(early);
+      return false;
+    }
+    this.#claimThenHand(early);
+    return true;
+  }
+
+  /** Where several instances share this account: told of every answer no waiter here took. */
+  setUnmatchedHook(hook: UnmatchedAnswerHook | undefined): void {
+    this.#onUnmatched = hook;
   }
 
   /** Stops every poll and timer; waiting commands get nothing more. */
@@ -167,8 +197,8 @@ export class AnswerDesk implements AnswerDeskLike {
     }
     this.#lines.clear();
     this.#early.clear();
-    this.#earlyByKey.clear();
     this.#handed.clear();
+    this.#claiming.clear();
     this.#waiting = 0;
   }
 
@@ -216,6 +246,40 @@ export class AnswerDesk implements AnswerDeskLike {
     this.#call(() => waiter.options.onAnswer(event));
   }
 
+  /** An answer as it comes in, unless it is none of this desk's business (or handed already). */
+  #arrived(event: CommandEvent): EarlyAnswer | undefined {
+    const simSid = event.sim.sid;
+    if (this.#closed || event.direction !== 'from_sim' || simSid === null || simSid === '') return undefined;
+    if (this.#handed.get(event.sid) !== undefined || this.#claiming.has(event.sid)) return undefined;
+    return { key: keyOf(event.kind, simSid), event, arrivedAt: this.#now() };
+  }
+
+  #firstWaiterFor(early: EarlyAnswer): Waiter | undefined {
+    return this.#lines.get(early.key)?.waiters.find((candidate) => candidate.options.sentAt <= early.arrivedAt);
+  }
+
+  /** Hands the answer to the first waiter in line once the claim is won; lost, it is someone else's. */
+  #claimThenHand(early: EarlyAnswer): void {
+    const sid = early.event.sid;
+    this.#early.drop(sid);
+    this.#claiming.add(sid);
+    const claim = early.claim ?? (() => Promise.resolve(true));
+    claim()
+      .catch(() => false)
+      .then((won) => {
+        if (this.#closed || !this.#claiming.delete(sid)) return;
+        if (!won) {
+          // A poll here must not hand what another instance took.
+          this.#remember(sid);
+          return;
+        }
+        const waiter = this.#firstWaiterFor(early);
+        // The waiter left meanwhile (timed out, stopped): the answer, now this instance's, waits for the next.
+        if (waiter === undefined) this.#early.keep({ key: early.key, event: early.event, arrivedAt: early.arrivedAt });
+        else this.#hand(waiter, early.event);
+      }, () => undefined);
+  }
+
   #expire(waiter: Waiter): void {
     if (this.#leave(waiter)) this.#call(() => waiter.options.onTimeout());
   }
@@ -234,7 +298,7 @@ export class AnswerDesk implements AnswerDeskLike {
       const oldest = this.#handed.oldest();
       if (oldest !== undefined) this.#handed.delete(oldest[0]);
     }
-    this.#dropEarly(sid);
+    this.#early.drop(sid);
   }
 
   // ---- polls ------------------------------------------------------------------------------------
@@ -267,47 +331,5 @@ export class AnswerDesk implements AnswerDeskLike {
       const waiter = line.waiters.find((candidate) => candidate.options.createdAt <= createdAt);
       if (waiter !== undefined) this.#hand(waiter, event);
     }
-  }
-
-  // ---- answers that came before their waiter ----------------------------------------------------
-
-  #keepEarly(early: EarlyEvent): void {
-    if (this.#maxEarly === 0) return;
-    this.#forgetExpired();
-    this.#dropEarly(early.event.sid);
-    while (this.#early.size >= this.#maxEarly) {
-      const oldest = this.#early.oldest();
-      if (oldest === undefined) break;
-      this.#dropEarly(oldest[0]);
-    }
-    this.#early.set(early.event.sid, early);
-    let ofKey = this.#earlyByKey.get(early.key);
-    if (ofKey === undefined) {
-      ofKey = new Map();
-      this.#earlyByKey.set(early.key, ofKey);
-    }
-    ofKey.set(early.event.sid, early);
-  }
-
-  /** The first kept answer of this (API, SIM) that arrived at or after `sentAt`. */
-  #earlyFor(key: string, sentAt: number): EarlyEvent | undefined {
-    const ofKey = this.#earlyByKey.get(key);
-    if (ofKey === undefined) return undefined;
-    for (const early of ofKey.values()) if (early.arrivedAt >= sentAt) return early;
-    return undefined;
-  }
-
-  #forgetExpired(): void {
-    const limit = this.#now() - this.#earlyTtlMs;
-    for (let oldest = this.#early.oldest(); oldest !== undefined && oldest[1].arrivedAt < limit; oldest = this.#early.oldest()) this.#dropEarly(oldest[0]);
-  }
-
-  #dropEarly(sid: string): void {
-    const early = this.#early.get(sid);
-    if (early === undefined) return;
-    this.#early.delete(sid);
-    const ofKey = this.#earlyByKey.get(early.key);
-    ofKey?.delete(sid);
-    if (ofKey?.size === 0) this.#earlyByKey.delete(early.key);
   }
 }

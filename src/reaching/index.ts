@@ -7,10 +7,14 @@ export { MAX_STORED_MESSAGE_CHARS, deserialiseMessage, serialiseMessage } from '
 export { MemoryPendingStore } from './memory-store';
 export { PENDING_FORMAT, PENDING_VERSION, PendingStore, PendingStoreFullError } from './pending-store';
 export type { OpenedPendingStore, PendingStoreOptions } from './pending-store';
+export { RedisPendingStore } from './redis-pending-store';
+export type { OpenedRedisPendingStore, RedisPendingStoreOptions } from './redis-pending-store';
+export type { LeaseRedis } from './pending-leases';
 export { RETRY_BASE_MS, RETRY_MAX_MS, retryDelayMs } from './backoff';
 export { RECONCILE_SKEW_MS, findAdoptable, findAdoptableAll, matchesRequest } from './reconcile';
 export type { FindAdoptableAllOptions, FindAdoptableOptions } from './reconcile';
 export { AnswerDesk, AnswerDeskFullError, HANDED_MEMORY } from './answers';
-export type { AnswerDeskOptions } from './answers';
+export type { AnswerDeskOptions, UnmatchedAnswerHook } from './answers';
+export type { AnswerClaim } from './early-answers';
 export { ANSWER_PAGE_SIZE, AnswerPoll } from './answer-poll';
 export type { AnswerListCommands, AnswerPollHost, AnswerPollTiming, PolledAnswer } from './answer-poll';

@@ -86,7 +86,8 @@ export interface PendingCommandsOptions {
 export interface Job extends PendingJob {
   record: PendingAttempt;
   readonly durable: boolean;
-  readonly reportStatus: boolean;
+  /** Turned off when another instance takes the message over: it reports the statuses then. */
+  reportStatus: boolean;
   /** Live jobs keep the cloned message; stored ones parse record.message when they need it. */
   readonly template: Record<string, unknown> | undefined;
   /** The current attempt's created command, for msg.request; unknown after a restart until fetched. */

@@ -170,6 +170,23 @@ export class PendingCommands {
   }
 
   /**
+   * Stops these messages without an outcome: another instance holds them now (it took them over
+   * while this one could not renew its lease) and reports what becomes of them. How many were live here.
+   */
+  release(ids: readonly string[]): number {
+    let released = 0;
+    for (const id of ids) {
+      const job = this.#jobs.get(id);
+      if (job === undefined || !job.durable) continue;
+      job.reportStatus = false;
+      this.#forget(job);
+      released++;
+    }
+    if (released > 0) this.#options.events.changed();
+    return released;
+  }
+
+  /**
    * A first command created while the node was closing: its output 1 went nowhere (Node-RED takes a
    * flow's nodes out of service before closing them), so the node that resumes it sends it.
    */

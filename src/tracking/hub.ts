@@ -44,6 +44,7 @@ export class CallbackHub<E extends StatusEventLike = StatusEventLike> {
   /** By arrival number, in arrival order across all SIDs, so the oldest can be dropped or expired in O(1). */
   readonly #early = new OldestFirstMap<number, EarlyEvent<E>>();
   #seq = 0;
+  #onUntracked: ((event: E) => void) | undefined;
   /** The same events by SID, each list in arrival order. */
   readonly #earlyBySid = new Map<string, EarlyEvent<E>[]>();
 
@@ -53,8 +54,22 @@ export class CallbackHub<E extends StatusEventLike = StatusEventLike> {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Hands the event to the SID's subscribers; true when there was one, else it is kept for a while. */
+  /**
+   * Hands the event to the SID's subscribers; true when there was one, else it is kept for a while
+   * and the untracked hook (if set) is told.
+   */
   deliver(event: E): boolean {
+    if (this.deliverRouted(event)) return true;
+    try {
+      this.#onUntracked?.(event);
+    } catch {
+      // Passing it on to other instances failed: it is still kept here, as without them.
+    }
+    return false;
+  }
+
+  /** deliver() for an event another instance passed on: never passed on again. */
+  deliverRouted(event: E): boolean {
     const listeners = this.#listeners.get(event.sid);
     if (listeners !== undefined) {
       // A listener may unsubscribe while being called (its command reached a final status).
@@ -63,6 +78,15 @@ export class CallbackHub<E extends StatusEventLike = StatusEventLike> {
     }
     this.#keep(event);
     return false;
+  }
+
+  /** Where several instances share this account's callbacks: told of every event nobody here tracks. */
+  setUntrackedHook(hook: ((event: E) => void) | undefined): void {
+    this.#onUntracked = hook;
+  }
+
+  hasSubscriber(sid: string): boolean {
+    return this.#listeners.has(sid);
   }
 
   /** Replays the SID's kept events (in arrival order) before returning, then passes on new ones. */

@@ -326,7 +326,7 @@ describe('palette, examples and the demo in a real browser', function () {
         return found;
       }, flow.filter((node) => node.type.startsWith('ui-') && !('wires' in node)).map((node) => node.id));
     await page.evaluate((nodes) => RED.view.importNodes(nodes, { generateIds: false }), flow);
-    assert.equal((await dashboardConfig()).length, 6, 'imported with its six Dashboard config nodes');
+    assert.equal((await dashboardConfig()).length, 5, 'imported with its five Dashboard config nodes');
     await page.evaluate((id) => RED.workspaces.delete(RED.nodes.workspace(id)), tab.id);
     assert.deepEqual(await dashboardConfig(), [], 'they went with the tab');
   });

@@ -241,7 +241,7 @@ describe('examples', function () {
     // behind as unknown types that keep every flow stopped.
     const tab = load(DASHBOARD_EXAMPLE).find((node) => node.type === 'tab') as FlowNode;
     const dashboardConfig = load(DASHBOARD_EXAMPLE).filter((node) => node.type.startsWith('ui-') && node.wires === undefined);
-    assert.equal(dashboardConfig.length, 6);
+    assert.equal(dashboardConfig.length, 5);
     for (const node of dashboardConfig) assert.equal(node.z, tab.id, `${node.type} ${node.id} is on the example's tab`);
     const dashboard = load(DASHBOARD_EXAMPLE).filter((node) => node.type === 'comment').sort((a, b) => Number(a.y) - Number(b.y))[0];
     assert.match(String(dashboard.name), /Install Dashboard 2 .*BEFORE/, 'the dashboard example says to install Dashboard 2 first, in its name');

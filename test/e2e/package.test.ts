@@ -168,7 +168,15 @@ describe('the published package', function () {
 
   it('holds exactly what a user needs', function () {
     const sets = nodeSets();
-    const entries = [...sets.map((set) => set.js), ...binEntries().map(clean), ...exportEntries(), ...(pkg.main ? [clean(pkg.main)] : [])];
+    // Plugins (the Commands sidebar) are loaded from node-red.plugins like nodes, with their .html and locales when present.
+    const plugins = Object.values((pkg['node-red'] as { plugins?: Record<string, string> } | undefined)?.plugins ?? {}).map(clean);
+    for (const plugin of plugins) {
+      const name = posix.basename(plugin, '.js');
+      for (const file of [plugin.replace(/\.js$/, '.html'), posix.join(posix.dirname(plugin), 'locales', 'en-US', `${name}.json`)]) {
+        if (existsSync(join(packageDir, file))) sets.push({ type: name, js: plugin, html: file, name });
+      }
+    }
+    const entries = [...plugins, ...sets.map((set) => set.js), ...binEntries().map(clean), ...exportEntries(), ...(pkg.main ? [clean(pkg.main)] : [])];
     const graph = requireGraph(entries.filter((entry) => existsSync(join(packageDir, entry))));
     const expected = new Set<string>(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', ...graph.files]);
     for (const set of sets) {
