@@ -90,12 +90,14 @@ export function panelFlow(example: FlowNode[], options: PanelOptions): FlowNode[
     renamed.set(node.id, PANEL_ID_PREFIX + node.id.slice(PANEL_ID_PREFIX.length));
   }
   if (account) renamed.set(account.id, options.accountId);
-  // Ids are whole JSON strings wherever they are referred to (z, wires, group, page, ui, theme, account, scope).
-  const text = JSON.stringify(example.filter((node) => node !== account)).replace(/"([^"\\]+)"/g, (quoted, value: string) => {
-    const id = renamed.get(value);
-    return id === undefined ? quoted : JSON.stringify(id);
-  });
-  const flow = JSON.parse(text) as FlowNode[];
+  // Ids are whole string values wherever they are referred to (z, wires, group, page, ui, theme, account, scope).
+  const renameIds = (value: unknown): unknown => {
+    if (typeof value === 'string') return renamed.get(value) ?? value;
+    if (Array.isArray(value)) return value.map(renameIds);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, renameIds(inner)]));
+    return value;
+  };
+  const flow = example.filter((node) => node !== account).map((node) => renameIds(node) as FlowNode);
   const tab = flow.find((node) => node.type === 'tab');
   if (!tab) throw new Error('the dashboard example has no tab');
   Object.assign(tab, {

@@ -71,11 +71,31 @@ export function cutText(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** A payload as a row shows it: text cut to 64 characters, bytes as Base64 (cut the same way); null for none. */
+/**
+ * Whether decoded bytes read as text: valid UTF-8 without control characters other than tab and line
+ * breaks. Devices often answer in text over IP; a row shows that text rather than its Base64.
+ */
+function readableText(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\uFFFD]/.test(text);
+}
+
+/** Bytes enough for MAX_PAYLOAD_CHARS characters of UTF-8, however wide. */
+const MAX_TEXT_BYTES = MAX_PAYLOAD_CHARS * 4;
+
+/**
+ * A payload as a row shows it: text cut to 64 characters; bytes as their text when they read as text,
+ * else as Base64 (cut the same way); null for none.
+ */
 export function payloadText(payload: unknown): string | null {
   if (typeof payload === 'string') return cutText(payload, MAX_PAYLOAD_CHARS);
   if (Buffer.isBuffer(payload)) {
-    // Only the bytes shown are encoded: a large buffer costs no more than a small one.
+    // Only the bytes shown are read: a large buffer costs no more than a small one.
+    const cut = payload.length > MAX_TEXT_BYTES;
+    let text = payload.subarray(0, MAX_TEXT_BYTES).toString('utf8');
+    // The last character may be cut by the slice: that is not broken UTF-8.
+    if (cut) text = text.replace(/\uFFFD+$/, '');
+    if (readableText(text)) return cut && text.length <= MAX_PAYLOAD_CHARS ? `${text}…` : cutText(text, MAX_PAYLOAD_CHARS);
     const shown = payload.subarray(0, MAX_PAYLOAD_BYTES).toString('base64');
     return payload.length > MAX_PAYLOAD_BYTES ? `${shown}…` : shown;
   }

@@ -83,7 +83,9 @@ describe('palette, examples and the demo in a real browser', function () {
   before(async function () {
     requireBrowser(this);
     userDir = mkdtempSync(join(tmpdir(), 'supersim-palette-'));
-    demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined });
+    // Without the dashboard tab: this Node-RED is the one a user has before installing Dashboard 2 (the
+    // Dashboard example's import test below); the dashboard tab has a browser test of its own.
+    demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined, dashboard: false });
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: VIEWPORT });
     // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.

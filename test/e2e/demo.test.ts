@@ -209,6 +209,20 @@ describe('npm start: the demo', function () {
     assert.deepEqual(creates.map((c) => c.status), ['failed', 'sent']);
   });
 
+  it('deploys the Device control panel (Dashboard 2) as a second tab, served at /dashboard, and says where', async function () {
+    assert.ok(demo.dashboardUrl, 'Dashboard 2 is a devDependency, so the demo has its dashboard');
+    const flows = (await (await fetch(new URL('flows', demo.url))).json()) as { id: string; type: string; label?: string; z?: string; account?: string }[];
+    const tabs = flows.filter((node) => node.type === 'tab');
+    assert.deepEqual(tabs.map((tab) => tab.label), ['Super SIM demo', 'Device control panel'], 'the demo first, so the editor opens on it');
+    const panel = tabs[1];
+    const send = flows.find((node) => node.z === panel.id && node.type === 'supersim-ip-command');
+    assert.equal(send?.account, ids.account, "on the demo's own account");
+    assert.ok(flows.filter((node) => node.type.startsWith('ui-')).every((node) => node.z === panel.id), "Dashboard 2's nodes are on the panel's tab");
+    const page = await fetch(demo.dashboardUrl);
+    assert.equal(page.status, 200);
+    assert.ok(lines.some((line) => line.includes(demo.dashboardUrl as string)), 'the terminal says where the dashboard is');
+  });
+
   it('logs what the devices received, for the terminal', function () {
     assert.ok(lines.some((line) => line.includes(`${DEMO_SIMS.thermostat} got IP Command`)), lines.join('\n'));
     assert.ok(lines.some((line) => line.includes('[node-red]') && line.includes('Started flows')));

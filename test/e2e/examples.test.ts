@@ -462,35 +462,41 @@ describe('examples', function () {
     assert.deepEqual(debug.messages.filter(from(byName(flow, 'debug', 'error message'))).map((m) => m.value), [], 'no Catch error');
   });
 
-  it('Device control panel (Dashboard 2), in extras/: the buttons send, the tables fill, the dashboard is served', async function () {
-    const tap = { rows: 'examples-test-rows', last: 'examples-test-last' };
-    const presses = { reboot: 'examples-test-reboot', locate: 'examples-test-locate' };
+  it('Device control panel (Dashboard 2), in extras/: the button sends, the table shows the statuses and the answer, the dashboard is served', async function () {
+    const tap = 'examples-test-rows';
+    const press = 'examples-test-press';
     const flow = await deployExample(DASHBOARD_EXAMPLE, (nodes) => {
-      const tab = nodes.find((node) => node.type === 'supersim-command-in')?.z;
-      const buttons = nodes.filter((node) => node.type === 'ui-button');
+      const tab = nodes.find((node) => node.type === 'tab')?.id;
+      const button = nodes.find((node) => node.type === 'ui-button') as FlowNode;
       // A button with emulateClick sends as if clicked when a message arrives: a click without a browser.
-      for (const button of buttons) button.emulateClick = true;
-      const reboot = buttons.find((button) => button.payload === 'reboot') as FlowNode;
-      const locate = buttons.find((button) => button.payload !== 'reboot') as FlowNode;
-      const debugTap = (id: string): FlowNode => ({ id, type: 'debug', z: tab, name: id, active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x: 0, y: 0, wires: [] });
-      const press = (id: string, button: FlowNode): FlowNode => ({ id, type: 'inject', z: tab, name: id, props: [{ p: 'payload' }], payload: '', payloadType: 'str', repeat: '', once: false, x: 0, y: 0, wires: [[button.id]] });
-      byName(nodes, 'function', 'command rows').wires?.[0].push(tap.rows);
-      byName(nodes, 'function', 'last message per device').wires?.[0].push(tap.last);
-      nodes.push(debugTap(tap.rows), debugTap(tap.last), press(presses.reboot, reboot), press(presses.locate, locate));
+      button.emulateClick = true;
+      byName(nodes, 'function', 'command rows').wires?.[0].push(tap);
+      nodes.push(
+        { id: tap, type: 'debug', z: tab, name: tap, active: true, tosidebar: true, console: false, tostatus: false, complete: 'payload', targetType: 'msg', x: 0, y: 0, wires: [] },
+        { id: press, type: 'inject', z: tab, name: press, props: [{ p: 'payload' }], payload: '', payloadType: 'str', repeat: '', once: false, x: 0, y: 0, wires: [[button.id]] },
+      );
     });
-    await pointFleetAt(flow, byName(flow, 'supersim-command-in', 'from devices'));
+    const send = flow.find((node) => node.type === 'supersim-ip-command') as FlowNode;
+    assert.equal(send.waitAnswer, true, 'the IP Command node waits for the answer');
+    assert.deepEqual(send.wires, [[byName(flow, 'function', 'command rows').id], [byName(flow, 'function', 'command rows').id], [byName(flow, 'function', 'command rows').id]], 'outputs 1, 2 and 3 go to the table');
 
-    type Row = { command: string; kind: string; device: string; status: string };
-    const rowsOf = (m: DebugMessage): Row[] => (Array.isArray(m.value) ? (m.value as Row[]) : []);
-    await pressInject(nodeRed.adminUrl, presses.reboot);
-    await debug.waitFor((m) => m.id === tap.rows && rowsOf(m).some((row) => row.kind === 'IP' && row.device === SIM && row.status === 'sent'), 'of an IP row, sent');
-    await pressInject(nodeRed.adminUrl, presses.locate);
-    const table = await debug.waitFor((m) => m.id === tap.rows && rowsOf(m).some((row) => row.kind === 'SMS' && row.status === 'delivered'), 'of an SMS row, delivered');
-    assert.deepEqual(rowsOf(table).map((row) => [row.kind, row.status]), [['SMS', 'delivered'], ['IP', 'sent']], 'newest first, one row per command');
-
-    await device.sendSms('at home');
-    const last = await debug.waitFor((m) => m.id === tap.last && Array.isArray(m.value), 'of the last-message table');
-    assert.deepEqual((last.value as { device: string; message: string }[]).map((row) => [row.device, row.message]), [[SIM, 'at home']]);
+    // The device answers what it gets, as the demo's do.
+    const answer = (bytes: Buffer, info: { reply(data: Buffer): Promise<void> }): void => void info.reply(Buffer.concat([Buffer.from('ack:'), bytes]));
+    device.on('ip', answer);
+    try {
+      type Row = { sent: string; statuses: string; answer: string; sid: string };
+      const rowsOf = (m: DebugMessage): Row[] => (Array.isArray(m.value) ? (m.value as Row[]) : []);
+      await pressInject(nodeRed.adminUrl, press);
+      const table = await debug.waitFor((m) => m.id === tap && rowsOf(m).some((row) => row.answer !== '' && row.statuses.includes('sent')), 'of a row with its statuses and the answer');
+      const [row] = rowsOf(table);
+      assert.equal(rowsOf(table).length, 1, 'one row per command');
+      assert.equal(row.sent, 'status?');
+      assert.equal(row.answer, 'ack:status?');
+      assert.match(row.statuses, /^queued → sent/);
+      assert.match(row.sid, /^HG[0-9a-f]{32}$/);
+    } finally {
+      device.off('ip', answer);
+    }
 
     const page = await fetch(new URL('dashboard/', nodeRed.url));
     assert.equal(page.status, 200);

@@ -30,7 +30,7 @@ const WIRELESS_SIM = 'wireless-1';
  * that reads the account's own lists (the SIM picker) answers a reader, but 403 to a user without
  * supersim-account.read.
  */
-type RouteKind = 'changes' | 'calls out' | 'reads the account' | 'read-only';
+type RouteKind = 'changes' | 'calls out' | 'reads the account' | 'read-only' | 'reads the commands' | 'clears the commands';
 
 /** Each endpoint by `METHOD path`: what it does and a request that, were it acted on, would reach the API. */
 const ROUTES: Record<string, { kind: RouteKind; request: (sim: Simulator) => { query?: Record<string, string>; body?: object } }> = {
@@ -59,6 +59,10 @@ const ROUTES: Record<string, { kind: RouteKind; request: (sim: Simulator) => { q
   // The SIM picker: the deployed account's SIMs and Fleets, read from the API.
   'GET /supersim-account/:id/sims': { kind: 'reads the account', request: () => ({ query: { q: 'sim' } }) },
   'GET /supersim-account/:id/fleets': { kind: 'reads the account', request: () => ({ query: { q: 'def' } }) },
+  // The Commands sidebar's first rows: what this Node-RED's nodes sent and received (supersim-account.read).
+  'GET /supersim-sidebar/commands': { kind: 'reads the commands', request: () => ({}) },
+  // The sidebar's clear button: empties the runtime's list for every editor (supersim-account.write).
+  'POST /supersim-sidebar/clear': { kind: 'clears the commands', request: () => ({}) },
 };
 
 /** TEST_ADMIN_AUTH and a user who may read flows but not accounts (`read` would include supersim-account.read). */
@@ -71,9 +75,9 @@ function kindOf(route: AdminRoute): RouteKind | undefined {
   return ROUTES[`${route.method} ${route.path}`]?.kind;
 }
 
-/** The runtime modules package.json declares, from their TypeScript sources (those that exist yet). */
+/** The runtime modules package.json declares (nodes and plugins), from their TypeScript sources (those that exist yet). */
 function declaredNodeModules(): { types: string[]; modules: ((red: NodeAPI) => void)[] } {
-  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string>; plugins?: Record<string, string> } };
   const load = createRequire(__filename);
   const types: string[] = [];
   // The account module from the shared helpers, which records RED.httpNode like every other node test.
@@ -84,6 +88,10 @@ function declaredNodeModules(): { types: string[]; modules: ((red: NodeAPI) => v
     types.push(type);
     if (type === 'supersim-account') continue;
     modules.push((load(source) as { default: (red: NodeAPI) => void }).default);
+  }
+  // A plugin's runtime adds endpoints too (the Commands sidebar's); the helper's RED has a plugins API.
+  for (const plugin of Object.keys(pkg['node-red'].plugins ?? {})) {
+    modules.push((load(join(PROJECT_ROOT, 'nodes', `${plugin}.ts`)) as { default: (red: NodeAPI) => void }).default);
   }
   return { types, modules };
 }
@@ -197,6 +205,23 @@ describe('admin endpoints under adminAuth', function () {
     }
   });
 
+  it('the Commands sidebar: its rows answer 403 to a user without supersim-account.read, its clear 403 to a reader', async function () {
+    const snapshot = routes.find((r) => kindOf(r) === 'reads the commands');
+    const clear = routes.find((r) => kindOf(r) === 'clears the commands');
+    assert.ok(snapshot && clear, `the sidebar's endpoints: ${JSON.stringify(routes)}`);
+    const refused = await call(snapshot, outsiderToken);
+    assert.equal(refused.status, 403, 'a user who may read flows but not accounts');
+    assert.doesNotMatch(await refused.text(), /rows/);
+    const read = await call(snapshot, viewerToken);
+    assert.equal(read.status, 200);
+    assert.ok(Array.isArray((JSON.parse(await read.text()) as { rows: unknown }).rows), 'a reader gets the rows');
+    for (const token of [outsiderToken, viewerToken]) {
+      const response = await call(clear, token);
+      await response.arrayBuffer();
+      assert.equal(response.status, 403, 'only a user who may change accounts clears the list');
+    }
+  });
+
   it('a bad or expired bearer token is refused like none', async function () {
     for (const route of routes) {
       const response = await call(route, 'not-a-token');
@@ -212,7 +237,7 @@ describe('admin endpoints under adminAuth', function () {
       const before = sim.stats.requests;
       const response = await call(route, token);
       const text = await response.text();
-      assert.equal(response.status, 200, `${route.method} ${route.path}: ${text}`);
+      assert.equal(response.status, kindOf(route) === 'clears the commands' ? 204 : 200, `${route.method} ${route.path}: ${text}`);
       // The picker's lists were read for the reader above, and are kept for 30 s.
       if (kindOf(route) === 'changes' || kindOf(route) === 'calls out') assert.ok(sim.stats.requests > before, `${route.method} ${route.path} reached the API`);
     }

@@ -41,7 +41,12 @@ describe('activity: the rows of the Commands sidebar', function () {
       assert.equal(cutText(text, 64), `${'a'.repeat(63)}…`);
     });
 
-    it('show bytes as Base64, cut the same way, and nothing as null', function () {
+    it('show bytes that read as text as that text, other bytes as Base64, cut the same way, and nothing as null', function () {
+      assert.equal(payloadText(Buffer.from('ack:set temperature 21')), 'ack:set temperature 21');
+      assert.equal(payloadText(Buffer.from('é'.repeat(300))), `${'é'.repeat(64)}…`);
+      // 256 bytes of text then more: the slice cuts a wide character, which is not taken for broken UTF-8.
+      assert.equal(payloadText(Buffer.from(`${'a'.repeat(255)}😀`)), `${'a'.repeat(64)}…`);
+      assert.equal(payloadText(Buffer.from([0xff, 0xfe, 0x41])), '//5B');
       assert.equal(payloadText(Buffer.from([1, 2, 3])), 'AQID');
       const bytes = Buffer.alloc(1300, 7);
       const shown = payloadText(bytes) as string;
@@ -201,7 +206,7 @@ describe('activity: the rows of the Commands sidebar', function () {
       const received = log.get(`sid:${sid('HG', 10)}`);
       assert.equal(received?.direction, 'from_sim');
       assert.equal(received?.sim, 'tracker-7');
-      assert.equal(received?.payload, Buffer.from('pong').toString('base64'));
+      assert.equal(received?.payload, 'pong');
       assert.equal(received?.node, IN_NODE);
       // A command sent elsewhere: its status is a row of command-in's.
       log.received(event({ sid: sid('HC', 3), kind: 'sms', direction: 'to_sim', status: 'failed', errorCode: 30008, errorMessage: 'Unknown error' }), IN_NODE);
