@@ -213,7 +213,8 @@ describe('npm start: the demo', function () {
     assert.ok(demo.dashboardUrl, 'Dashboard 2 is a devDependency, so the demo has its dashboard');
     const flows = (await (await fetch(new URL('flows', demo.url))).json()) as { id: string; type: string; label?: string; z?: string; account?: string }[];
     const tabs = flows.filter((node) => node.type === 'tab');
-    assert.deepEqual(tabs.map((tab) => tab.label), ['Super SIM demo', 'Device control panel'], 'the demo first, so the editor opens on it');
+    // (A test above added an example's tab after them.)
+    assert.deepEqual(tabs.slice(0, 2).map((tab) => tab.label), ['Super SIM demo', 'Device control panel'], 'the demo first, so the editor opens on it');
     const panel = tabs[1];
     const send = flows.find((node) => node.z === panel.id && node.type === 'supersim-ip-command');
     assert.equal(send?.account, ids.account, "on the demo's own account");
