@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pendingFileOf } from '../../nodes/lib/follow-ups';
 import type { AccountNode } from '../../nodes/supersim-account';
 import type { CommandEvent } from '../../src/callbacks';
-import { AnswerDesk } from '../../src/reaching';
+import { AnswerDesk, RedisPendingStore } from '../../src/reaching';
 import type { PendingAttempt } from '../../src/reaching';
 import { sharedValueOf } from '../../src/reaching/pending-leases';
 import { createCommand } from '../../src/sending';
@@ -27,7 +27,7 @@ import { connectRedis, eventRouterOf } from '../../src/shared-state';
 import type { RedisCommandClient, SharedRedis } from '../../src/shared-state';
 import { Simulator } from '../../src/simulator';
 import { CallbackHub } from '../../src/tracking';
-import { collectMessages, helper } from '../support/flows';
+import { collectMessages, helper, logLines } from '../support/flows';
 import { requireRedis, startRedisServer } from '../support/redis-server';
 import type { RedisServer } from '../support/redis-server';
 import { HOOK, echoDevices, ipSend, reachFlow, reachingModules, serveHttpNode, statusTexts } from './reaching-flows';
@@ -290,6 +290,89 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
     assert.equal((answers[0].command as { sid: string }).sid, answer.sid);
     await sleep(300);
     assert.equal(answers.length, 1, 'once');
+  });
+
+  it('a redeploy on the same instance picks its attempts up again at once (no takeover wait), with no duplicate create', async function () {
+    settings({ firstRetryMs: 1500, maxRetryMs: 1500 });
+    sim = await startSim();
+    const send = ipSend({ sim: 'parked', retryFor: 60 });
+    const { flow, credentials } = reachFlow(sim, send, { publicUrl: server.url });
+    await helper.load(reachingModules, flow, credentials);
+    const statuses = collectMessages('status');
+    helper.getNode('send').receive({ payload: 'first', extra: 1 });
+    await waitFor(() => statuses.some((m) => (m.payload as StatusPayload).status === 'failed'), 5_000, 'attempt 1 failed');
+    await waitFor(async () => Object.values(await stored()).some((s) => s.record.stage === 'backoff'), 5_000, 'the record in backoff');
+
+    const again = reachFlow(sim, send, { publicUrl: server.url });
+    const redeployedAt = Date.now();
+    await helper.setFlows(again.flow, 'full', again.credentials);
+    const after = collectMessages('status');
+    await waitFor(() => logLines('send', 40).includes('Resumed 1 commands this node was still trying to send.'), 2_000, 'the log line "Resumed 1 commands"');
+    assert.ok(Date.now() - redeployedAt < LEASE_MS, 'resumed as its own, not taken over after a lease');
+    sim.sim('parked').attach();
+    await waitFor(() => after.some((m) => (m.payload as StatusPayload).status === 'sent'), 8_000, 'attempt 2 sent after the redeploy');
+    assert.equal(after.find((m) => (m.payload as StatusPayload).status === 'sent')?.extra, 1);
+    await waitFor(async () => Object.keys(await stored()).length === 0, 5_000, 'nothing left pending in Redis');
+    assert.equal(sim.createdCount('ip'), 2, 'one failed, one sent');
+  });
+
+  it('deleting the node drops its attempts from Redis: a warning with the count, no more creates', async function () {
+    settings({ firstRetryMs: 1000, maxRetryMs: 1000 });
+    sim = await startSim();
+    const { flow, credentials } = reachFlow(sim, ipSend({ sim: 'parked', retryFor: 60 }), { publicUrl: server.url });
+    await helper.load(reachingModules, flow, credentials);
+    const statuses = collectMessages('status');
+    for (const payload of ['a', 'b']) helper.getNode('send').receive({ payload });
+    await waitFor(() => statuses.filter((m) => (m.payload as StatusPayload).status === 'failed').length === 2, 5_000, 'two failed first attempts');
+    await waitFor(async () => Object.keys(await stored()).length === 2, 2_000, 'both in Redis');
+    const warned: string[] = [];
+    helper.getNode('send').on('call:warn', (call: { args: unknown[] }) => warned.push(String(call.args[0])));
+
+    const without = reachFlow(sim, {}, { publicUrl: server.url, withoutSend: true });
+    await helper.setFlows(without.flow, 'nodes', without.credentials);
+    const creates = sim.createdCount('ip');
+    await waitFor(() => warned.includes('This node was deleted: 2 commands it was still trying to send were dropped.'), 2_000, `the warning (${JSON.stringify(warned)})`);
+    assert.deepEqual(await stored(), {}, 'the hash is empty');
+    await sleep(1500);
+    assert.equal(sim.createdCount('ip'), creates, 'no more creates');
+  });
+
+  it('attempts another instance took while this one could not renew its lease: released here, one warning, no more creates here', async function () {
+    settings({ firstRetryMs: 1000, maxRetryMs: 1000 });
+    sim = await startSim();
+    const { flow, credentials } = reachFlow(sim, ipSend({ sim: 'parked', retryFor: 60 }), { publicUrl: server.url });
+    await helper.load(reachingModules, flow, credentials);
+    const statuses = collectMessages('status');
+    const caught = collectMessages('caught');
+    const warned: string[] = [];
+    helper.getNode('send').on('call:warn', (call: { args: unknown[] }) => warned.push(String(call.args[0])));
+    helper.getNode('send').receive({ payload: 'mine?' });
+    await waitFor(() => statuses.some((m) => (m.payload as StatusPayload).status === 'failed'), 5_000, 'attempt 1 failed');
+    let records: Record<string, Stored> = {};
+    await waitFor(async () => Object.values((records = await stored())).some((s) => s.record.stage === 'backoff'), 5_000, 'the record in backoff');
+    const [{ owner: a }] = Object.values(records);
+
+    // Another instance, whose clock says it has seen Redis for a whole lease, takes it over the moment A's lease is gone.
+    const redis = connectRedis({ url: redisServer.url, keyPrefix: PREFIX, leaseMs: LEASE_MS });
+    await waitFor(() => redis.health === 'up', 5_000, 'the other connection');
+    let shift = 0;
+    const { store: other } = await RedisPendingStore.open<PendingAttempt>({ redis, nodeId: 'send', leaseMs: LEASE_MS, maxRecords: 10, now: () => Date.now() + shift });
+    closing.push(async () => {
+      await other.close();
+      await redis.close();
+    });
+    shift = LEASE_MS;
+    await run((c) => c.del(`${PREFIX}lease:send:${a}`));
+    assert.equal((await other.takeOver()).length, 1);
+    const creates = sim.createdCount('ip');
+
+    await waitFor(() => warned.some((w) => w.startsWith('Another Node-RED instance took over 1 commands')), 3_000, `the warning (${JSON.stringify(warned)})`);
+    await waitFor(() => !/to retry/.test(statusTexts('send').at(-1) ?? ''), 2_000, 'the count gone from the status');
+    await sleep(2000);
+    assert.equal(sim.createdCount('ip'), creates, 'this instance creates nothing more for it');
+    assert.equal(Object.values(await stored())[0]?.owner, redis.instanceId, 'the other instance holds it');
+    assert.equal(warned.filter((w) => w.startsWith('Another Node-RED instance')).length, 1, 'warned once');
+    assert.equal(caught.length, 0, 'no Catch error: the message is not over, only elsewhere');
   });
 
   it('Redis killed mid-run: no crash, the status says so, the attempt goes on in the local file; Redis back: shared again', async function () {
