@@ -21,7 +21,8 @@ import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../
 import { installCommandLog } from './lib/command-log';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
-import { claimStoreFor, redisAwareStatus } from './lib/shared-claims';
+import { redisAwareStatus } from './lib/redis-status';
+import { claimStoreFor } from './lib/shared-claims';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 import type { AccountNode } from './supersim-account';

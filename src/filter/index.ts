@@ -7,5 +7,5 @@ export { SAVE_INTERVAL_MS, STATE_KEY, SaveScheduler } from './persistence';
 export type { SaveSchedulerOptions, Store } from './persistence';
 export { FilterSession, MAX_SHARED_IN_FLIGHT, MAX_WAITING } from './session';
 export type { FilterSessionOptions } from './session';
-export { SharedFilter, transitionTableOf } from './shared';
+export { MAX_FALLBACK_BACKLOG, SharedFilter, transitionTableOf } from './shared';
 export type { SharedFilterOptions, SharedFilterStore, StoredTransition, TransitionTable } from './shared';

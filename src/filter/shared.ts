@@ -46,9 +46,14 @@ export interface SharedFilterOptions {
   onResumed(): void;
 }
 
+/** Statuses judged locally during an outage, kept for the store at most; past it the oldest go. */
+export const MAX_FALLBACK_BACKLOG = 10_000;
+
 export class SharedFilter {
   readonly #options: SharedFilterOptions;
   #fallingBack = false;
+  /** sid → the status the local state moved it to while the store was away, oldest first. */
+  readonly #backlog = new Map<string, CommandStatus>();
 
   constructor(options: SharedFilterOptions) {
     this.#options = options;
@@ -74,7 +79,9 @@ export class SharedFilter {
         this.#fallingBack = true;
         this.#options.onFallback(error);
       }
-      return local.decide(sid, status);
+      const decision = local.decide(sid, status);
+      if (decision === 'pass' || decision === 'not-selected') this.#keep(sid, status);
+      return decision;
     }
     this.#answered();
     if (transition !== 'first' && transition !== 'forward') return transition;
@@ -92,9 +99,39 @@ export class SharedFilter {
     }
   }
 
+  /** Statuses waiting to be written to the store. */
+  get backlog(): number {
+    return this.#backlog.size;
+  }
+
+  #keep(sid: string, status: CommandStatus): void {
+    this.#backlog.delete(sid);
+    this.#backlog.set(sid, status);
+    if (this.#backlog.size > MAX_FALLBACK_BACKLOG) this.#backlog.delete(this.#backlog.keys().next().value as string);
+  }
+
   #answered(): void {
     if (!this.#fallingBack) return;
     this.#fallingBack = false;
     this.#options.onResumed();
+    void this.#writeBack();
+  }
+
+  /**
+   * What passed here during the outage, through the same rule: a status behind the stored one changes
+   * nothing, one ahead moves it on, so another instance does not pass it again.
+   */
+  async #writeBack(): Promise<void> {
+    const { store, ttlMs } = this.#options;
+    for (const [sid, status] of this.#backlog) {
+      if (this.#fallingBack) return;
+      try {
+        await store.transition(sid, status, transitionTableOf(status), ttlMs);
+      } catch {
+        // Away again: what is left waits for the next return.
+        return;
+      }
+      if (this.#backlog.get(sid) === status) this.#backlog.delete(sid);
+    }
   }
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { classifyTransition } from '../../src/commands';
-import { FilterSession, StatusFilterState, transitionTableOf } from '../../src/filter';
+import { FilterSession, MAX_FALLBACK_BACKLOG, SharedFilter, StatusFilterState, transitionTableOf } from '../../src/filter';
 import type { FilterMessage, MessageOutcome } from '../../src/filter';
 import { RedisFilterStore, connectRedis } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
@@ -176,7 +176,7 @@ describe('the status filter shared through Redis', function () {
     assert.deepEqual(await redis.run((client) => client.keys('test:filter:*')), [`test:filter:filter-2:${SID}`]);
   });
 
-  it('Redis down: the local state decides, knowing what this instance saw, and says so once; Redis back: shared again', async function () {
+  it('Redis down: the local state decides, knowing what this instance saw, and says so once; Redis back: what passed meanwhile is written back and it is shared again', async function () {
     const redis = await instance();
     const a = filterOn(redis);
     assert.equal(await a.judge(status(SID, 'sent')), 'pass');
@@ -193,7 +193,10 @@ describe('the status filter shared through Redis', function () {
     assert.equal(await a.judge(status(SID2, 'sent')), 'pass');
     assert.equal(a.resumed, 1);
     assert.equal(a.session.fallingBack, false);
-    assert.equal(await redis.run((client) => client.get(`test:filter:${NODE}:${SID2}`)), 'sent');
+    assert.equal(await redis.run((client) => client.get(`test:filter:${NODE}:${SID2}`)), 'sent', 'a status behind it, written back, changes nothing');
+    // What passed during the outage is written back, so the other instance does not pass it again.
+    await waitFor(async () => (await redis.run((client) => client.get(`test:filter:${NODE}:${SID}`))) === 'delivered', 'the write-back');
+    assert.equal(await filterOn(await instance()).judge(status(SID, 'delivered')), 'duplicate');
   });
 
   it('without a shared store, judge finishes at once, as apply does', function () {
@@ -202,5 +205,18 @@ describe('the status filter shared through Redis', function () {
     session.judge(status(SID, 'sent'), (d) => (decision = d));
     assert.equal(decision, 'pass');
     assert.ok(new StatusFilterState().size === 0);
+  });
+});
+
+describe('the shared status filter, with a store that fails', function () {
+  it('keeps at most MAX_FALLBACK_BACKLOG statuses for the write-back, the newest', async function () {
+    const store = { transition: () => Promise.reject(new Error('no Redis')), reset: () => Promise.reject(new Error('no Redis')) };
+    let fallbacks = 0;
+    const shared = new SharedFilter({ store, ttlMs: TTL_MS, statuses: new Set(), onFallback: () => fallbacks++, onResumed: () => undefined });
+    const local = new StatusFilterState();
+    for (let n = 0; n <= MAX_FALLBACK_BACKLOG; n++) assert.equal(await shared.decide(local, `HG${n.toString(16).padStart(32, '0')}`, 'sent'), 'pass');
+    assert.equal(shared.backlog, MAX_FALLBACK_BACKLOG);
+    assert.equal(fallbacks, 1);
+    assert.equal(await shared.decide(local, `HG${'0'.repeat(32)}`, 'sent'), 'duplicate', 'the local state holds what the backlog dropped');
   });
 });
