@@ -1,5 +1,5 @@
 import type { Application, Request, Response } from 'express';
-import { receive } from '../src/callbacks';
+import { receiveOnce } from '../src/callbacks';
 import type { AcceptedCallback, RefusalKind, RefusalStatus } from '../src/callbacks';
 import {
   FleetSetupError,
@@ -21,6 +21,8 @@ import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../
 import { installCommandLog } from './lib/command-log';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import { redisAwareStatus } from './lib/redis-status';
+import { claimStoreFor } from './lib/shared-claims';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 import type { AccountNode } from './supersim-account';
@@ -95,14 +97,17 @@ export default function register(RED: NodeAPI): void {
     }
 
     const shelf = shelfOf(RED);
-    const receiver = account.createReceiver({ idempotency: shelf.take(node.id) });
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
+    // Several instances: a callback is emitted only once Redis says no other instance emitted it.
+    const shownStatus = redisAwareStatus(RED, node, shown, 'supersim-command-in');
+    const store = shownStatus.redis && claimStoreFor(shownStatus.redis);
+    const receiver = account.createReceiver({ idempotency: shelf.take(node.id), shared: store && { store, scope: node.id } });
     const rows = installCommandLog(RED).forNode(node);
 
     const refused = (status: RefusalStatus, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
-      shown.show(() => ({
+      shownStatus.show(() => ({
         fill: 'red',
         shape: 'ring',
         text: RED._('supersim-command-in.status.refused', { status, reason: RED._(advice ? ADVICE_KEYS[advice] : REFUSAL_KEYS[status]), time }),
@@ -117,7 +122,7 @@ export default function register(RED: NodeAPI): void {
       rows.received(event);
       // Offered after command-in's own output was sent, so that output goes out first.
       if (event.direction === 'from_sim') account.answers.offer(event);
-      shown.show(() =>
+      shownStatus.show(() =>
         routed.output === 0
           ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
           : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
@@ -129,7 +134,7 @@ export default function register(RED: NodeAPI): void {
       release = WebhookRoutes.for(RED).add({
         path,
         owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
-        receive: (request) => receive(receiver, request),
+        receive: (request) => receiveOnce(receiver, request),
         onAccepted: accepted,
         onRefused: (status, _reason, advice) => refused(status, advice),
         warn: (report) => {
@@ -141,7 +146,7 @@ export default function register(RED: NodeAPI): void {
       if (!(err instanceof RouteConflictError)) throw err;
       return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
     }
-    node.status({});
+    node.status(shownStatus.initial());
     const releaseFeeder = account.addAnswerFeeder();
     const verifies = account.provider === 'twilio' || Boolean(accountNode.credentials?.webhookSecret?.trim());
     if (!verifies) {
