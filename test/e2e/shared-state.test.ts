@@ -23,7 +23,7 @@ function flows(rig: Rig): { flows: object[]; credentials: Record<string, object>
   const account = rig.account();
   const z = 'tab';
   const at = (y: number) => ({ z, x: 300, y });
-  const httpIn = (id: string, url: string, target: string) => ({ id, type: 'http in', ...at(20), name: '', url, method: 'post', upload: false, swaggerDoc: '', wires: [['ok', target]] });
+  const httpIn = (id: string, url: string, target: string) => ({ id, type: 'http in', ...at(20), name: '', url, method: 'post', upload: false, swaggerDoc: '', wires: [['ok', `tag-${target}`]] });
   const ipCommand = (id: string, sim: string, extra: Record<string, unknown>, outputs: number) => ({
     id,
     type: 'supersim-ip-command',
@@ -57,6 +57,7 @@ function flows(rig: Rig): { flows: object[]; credentials: Record<string, object>
       rig.recorder('rec-filter', 'filter'),
       // An SMS Command whose statuses (sent, delivered) come to command-in, and so to the filter.
       httpIn('http-sms', '/sms', 'sms'),
+      rig.tagNode('tag-sms', ['sms']),
       {
         id: 'sms',
         type: 'supersim-sms-command',
@@ -76,10 +77,12 @@ function flows(rig: Rig): { flows: object[]; credentials: Record<string, object>
       rig.recorder('rec-sms-1', 'sms:1'),
       // Follows its status (the account's status route) and waits for the device's answer (command-in).
       httpIn('http-waiter', '/waiter', 'waiter'),
+      rig.tagNode('tag-waiter', ['waiter']),
       ipCommand('waiter', SIMS.echo, { track: true, waitAnswer: true }, 3),
       ...recordersOf('waiter', 3),
       // Keeps trying a sleeping device: its attempts are pending in Redis.
       httpIn('http-keeper', '/keeper', 'keeper'),
+      rig.tagNode('tag-keeper', ['keeper']),
       ipCommand('keeper', SIMS.sleeper, { track: true, retryFor: 600 }, 2),
       ...recordersOf('keeper', 2),
       { id: 'catch', type: 'catch', ...at(400), name: '', scope: null, uncaught: false, wires: [['rec-catch']] },

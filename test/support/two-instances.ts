@@ -41,7 +41,7 @@ export interface Emitted {
   text?: string;
   sid?: string;
   status?: string;
-  /** What a command carried (msg.payload.payload, or msg.request.payload for an answer). */
+  /** What a command carried: msg.payload.payload, msg.request.payload for an answer, else msg.tag (see tagNode). */
   payload?: string;
   attempt?: number;
   error?: string;
@@ -69,7 +69,7 @@ return {
     text: Buffer.isBuffer(p) ? p.toString('utf8') : (typeof p === 'string' ? p : undefined),
     sid: (obj && obj.sid) || (msg.command && msg.command.sid) || (request && request.sid) || undefined,
     status: (obj && obj.status) || (msg.command && msg.command.status) || undefined,
-    payload: obj && typeof obj.payload === 'string' ? obj.payload : (request && typeof request.payload === 'string' ? request.payload : undefined),
+    payload: [obj && obj.payload, request && request.payload, msg.tag].find((v) => typeof v === 'string'),
     attempt: msg.attempt,
     error: msg.error ? String(msg.error.message) : undefined,
     statusText: msg.status && typeof msg.status === 'object' ? msg.status.text : undefined,
@@ -335,6 +335,8 @@ export interface Rig {
   account(id?: string): { node: Record<string, unknown>; credentials: Record<string, object> };
   /** A recorder (function node named `source`) wired to the collector; put its id in a node's wires. */
   recorder(id: string, source: string, z?: string): object;
+  /** A change node setting msg.tag to msg.payload, so that every output of a send node says which message it is about. */
+  tagNode(id: string, wires: string[], z?: string): object;
   /** The http request node every recorder posts through; include it once per flow. */
   collectorNode(z?: string): object;
   /** Both instances' full deploy of the same flows. */
@@ -411,6 +413,16 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         credentials: { [id]: { clientId: c.clientId, clientSecret: c.clientSecret, webhookSecret: c.webhookSecret } },
       }),
       recorder: (id, source, z = 'tab') => ({ id, type: 'function', z, x: 600, y: 100, name: source, func: RECORD, outputs: 1, wires: [[COLLECT_NODE]] }),
+      tagNode: (id, wires, z = 'tab') => ({
+        id,
+        type: 'change',
+        z,
+        x: 200,
+        y: 100,
+        name: 'msg.tag = msg.payload',
+        rules: [{ t: 'set', p: 'tag', pt: 'msg', to: 'payload', tot: 'msg' }],
+        wires: [wires],
+      }),
       collectorNode: (z = 'tab') => ({
         id: COLLECT_NODE,
         type: 'http request',
