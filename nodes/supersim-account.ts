@@ -4,6 +4,7 @@ import { ApiError, ClientConfigError, DEFAULT_URLS } from '../src/api';
 import type { AccountCredentials, AccountSettings, DeployedNode, PickerKind } from '../src/account';
 import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import { sharedClaimsOf } from './lib/shared-claims';
 
 export interface AccountNode extends Node<AccountCredentials> {
   account: Account;
@@ -20,6 +21,9 @@ export default function register(RED: NodeAPI): void {
       onAnswerPollError: (error, sim) => this.warn(RED._('supersim-account.errors.answer-poll-failed', { sim, message: error.message })),
     });
     this.account = account;
+    // Several instances: a status callback retried to another one is delivered once across all.
+    const claims = account.receivesCallbacks ? sharedClaimsOf(RED, this) : undefined;
+    if (claims !== undefined) account.shareIdempotency(claims);
     if (account.configError) this.warn(RED._('supersim-account.errors.config', { message: account.configError }));
 
     let releaseRoute: (() => void) | undefined;

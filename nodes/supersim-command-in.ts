@@ -1,5 +1,5 @@
 import type { Application, Request, Response } from 'express';
-import { receive } from '../src/callbacks';
+import { receiveOnce } from '../src/callbacks';
 import type { AcceptedCallback, RefusalKind, RefusalStatus } from '../src/callbacks';
 import {
   FleetSetupError,
@@ -20,7 +20,9 @@ import {
 import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../src/receiving';
 import { installCommandLog } from './lib/command-log';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
-import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import type { Node, NodeAPI, NodeDefinition, NodeStatus } from './lib/red';
+import { claimStoreFor } from './lib/shared-claims';
+import { useSharedRedis } from './lib/shared-state';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 import type { AccountNode } from './supersim-account';
@@ -95,14 +97,34 @@ export default function register(RED: NodeAPI): void {
     }
 
     const shelf = shelfOf(RED);
-    const receiver = account.createReceiver({ idempotency: shelf.take(node.id) });
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
+    let lastStatus: () => NodeStatus = () => ({});
+    let redisDown = false;
+    const withRedis = (status: NodeStatus): NodeStatus => {
+      const suffix = shared.suffix();
+      if (suffix === '') return status;
+      if (status.text === undefined) return { fill: 'yellow', shape: 'ring', text: RED._('supersim-command-in.status.redis-down') };
+      return { ...status, text: `${String(status.text)}${suffix}` };
+    };
+    const show = (render: () => NodeStatus): void => {
+      lastStatus = render;
+      shown.show(() => withRedis(render()));
+    };
+    const shared = useSharedRedis(RED, node, () => {
+      const down = shared.redis?.health === 'down';
+      // Once per outage: the connection reports every health change, and only these two matter here.
+      if (down !== redisDown) node.warn(RED._(down ? 'supersim-command-in.errors.redis-down' : 'supersim-command-in.errors.redis-back'));
+      redisDown = down;
+      shown.showNow(withRedis(lastStatus()));
+    });
+    const store = shared.redis && claimStoreFor(shared.redis);
+    const receiver = account.createReceiver({ idempotency: shelf.take(node.id), shared: store && { store, scope: node.id } });
     const rows = installCommandLog(RED).forNode(node);
 
     const refused = (status: RefusalStatus, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
-      shown.show(() => ({
+      show(() => ({
         fill: 'red',
         shape: 'ring',
         text: RED._('supersim-command-in.status.refused', { status, reason: RED._(advice ? ADVICE_KEYS[advice] : REFUSAL_KEYS[status]), time }),
@@ -117,7 +139,7 @@ export default function register(RED: NodeAPI): void {
       rows.received(event);
       // Offered after command-in's own output was sent, so that output goes out first.
       if (event.direction === 'from_sim') account.answers.offer(event);
-      shown.show(() =>
+      show(() =>
         routed.output === 0
           ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
           : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
@@ -129,7 +151,7 @@ export default function register(RED: NodeAPI): void {
       release = WebhookRoutes.for(RED).add({
         path,
         owner: `supersim-command-in node ${node.name ? `"${node.name}" ` : ''}(${node.id})`,
-        receive: (request) => receive(receiver, request),
+        receive: (request) => receiveOnce(receiver, request),
         onAccepted: accepted,
         onRefused: (status, _reason, advice) => refused(status, advice),
         warn: (report) => {
@@ -141,7 +163,7 @@ export default function register(RED: NodeAPI): void {
       if (!(err instanceof RouteConflictError)) throw err;
       return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
     }
-    node.status({});
+    node.status(withRedis({}));
     const releaseFeeder = account.addAnswerFeeder();
     const verifies = account.provider === 'twilio' || Boolean(accountNode.credentials?.webhookSecret?.trim());
     if (!verifies) {

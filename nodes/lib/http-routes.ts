@@ -13,8 +13,11 @@ export interface RouteOptions {
   path: string;
   /** Who holds the path, for the error when a second node claims it. */
   owner: string;
-  /** The node's check of one request (`receive` from src/callbacks, with whatever the node adds). */
-  receive(request: CallbackRequest): ReceiverResult;
+  /**
+   * The node's check of one request (`receive` from src/callbacks, with whatever the node adds); a
+   * promise when a shared store has the last word (`receiveOnce`), answered once it settles.
+   */
+  receive(request: CallbackRequest): ReceiverResult | Promise<ReceiverResult>;
   /** Runs once the 2xx of an accepted callback is on its way: a slow or failing flow never delays or changes the answer. */
   onAccepted?(result: AcceptedCallback): void;
   /** Every refusal, the route's own (too large, wrong method) and the receiver's, for the node's status. */
@@ -239,15 +242,34 @@ export class WebhookRoutes {
         host: req.headers.host,
         viaTrustedProxy: fromTrustedProxy(req),
       });
-      if (result.outcome === 'refused') {
-        res.status(result.status).type('text/plain').send(result.answer);
-        this.#refuse(route, result.status, result.reason, result.refusal);
+      if (!isPromise(result)) {
+        this.#answer(route, res, result);
         return;
       }
-      res.status(200).end();
-      if (result.outcome === 'accepted') route.onAccepted?.(result);
+      result.then(
+        (settled) => this.#answer(route, res, settled),
+        () => {
+          // receiveOnce never rejects (a store that cannot answer leaves the local verdict standing), so
+          // this is a bug: nothing was emitted, and a 503 has the provider retry rather than lose it.
+          if (!res.headersSent) res.status(503).set('Retry-After', '1').type('text/plain').send('Service Unavailable');
+        },
+      );
     });
   };
+
+  #answer(route: Route, res: Response, result: ReceiverResult): void {
+    if (result.outcome === 'refused') {
+      res.status(result.status).type('text/plain').send(result.answer);
+      this.#refuse(route, result.status, result.reason, result.refusal);
+      return;
+    }
+    res.status(200).end();
+    if (result.outcome === 'accepted') route.onAccepted?.(result);
+  }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Partial<Promise<T>> | undefined)?.then === 'function';
 }
 
 /**

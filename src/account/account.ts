@@ -1,7 +1,7 @@
 import { ClientConfigError, SuperSimClient } from '../api';
 import type { ClientTimeouts, Provider, RetryOptions, SuperSimClientOptions } from '../api';
-import { CallbackReceiver, receive } from '../callbacks';
-import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult } from '../callbacks';
+import { CallbackReceiver, receiveOnce } from '../callbacks';
+import type { CallbackRequest, CommandEvent, ReceiverOptions, ReceiverResult, SharedClaimStore } from '../callbacks';
 import { MAX_URL_CHARS, blankToUndefined, joinPath, trimTrailing } from '../shared';
 import { CallbackHub } from '../tracking';
 import type { CommandKind } from '../shared';
@@ -143,7 +143,7 @@ export class Account {
   readonly suggestions = new Suggestions(() => this.client);
   #answerFeeders = 0;
   readonly #client: SuperSimClient | undefined;
-  readonly #receiver: CallbackReceiver | undefined;
+  #receiver: CallbackReceiver | undefined;
   readonly #receiverOptions: ReceiverOptions;
   #closing: Promise<void> | undefined;
 
@@ -200,7 +200,7 @@ export class Account {
    * A receiver that checks callbacks as this account's provider signs them: for a webhook node of
    * its own (commands from devices), with its own idempotency memory.
    */
-  createReceiver(options: Pick<ReceiverOptions, 'maxBodyBytes' | 'idempotency'> = {}): CallbackReceiver {
+  createReceiver(options: Pick<ReceiverOptions, 'maxBodyBytes' | 'idempotency' | 'shared'> = {}): CallbackReceiver {
     return new CallbackReceiver({ ...this.#receiverOptions, ...options });
   }
 
@@ -231,13 +231,31 @@ export class Account {
     return this.callbackBaseUrl + joinPath(httpNodeRoot, this.callbackPath);
   }
 
-  /** Checks a status callback, answered as command-in answers, and hands its event to whoever tracks that command. */
-  handleCallback(request: CallbackRequest): ReceiverResult {
+  /**
+   * Several Node-RED instances: the status route's callbacks are delivered only once the store claims
+   * them, so a status retried to another instance is delivered once across all. Call it before the
+   * first callback; the route's local memory of callbacks starts afresh.
+   */
+  shareIdempotency(store: SharedClaimStore): void {
+    if (this.#receiver === undefined) return;
+    this.#receiver = new CallbackReceiver({ ...this.#receiverOptions, shared: { store, scope: this.id } });
+  }
+
+  /**
+   * Checks a status callback, answered as command-in answers, and hands its event to whoever tracks
+   * that command. A promise only with a shared store (shareIdempotency), delivered once it claims it.
+   */
+  handleCallback(request: CallbackRequest): ReceiverResult | Promise<ReceiverResult> {
     if (!this.#receiver) {
       const reason = 'this account does not take status callbacks (no callbackBaseUrl)';
       return { outcome: 'refused', status: 403, reason, answer: reason };
     }
-    const result = receive(this.#receiver, request);
+    const result = receiveOnce(this.#receiver, request);
+    if (!(result instanceof Promise)) return this.#delivered(result);
+    return result.then((claimed) => this.#delivered(claimed));
+  }
+
+  #delivered(result: ReceiverResult): ReceiverResult {
     if (result.outcome === 'accepted') this.hub.deliver(result.event);
     return result;
   }

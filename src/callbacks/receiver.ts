@@ -155,7 +155,12 @@ export class CallbackReceiver {
   async claim(result: ReceiverResult): Promise<ReceiverResult> {
     const shared = this.#options.shared;
     if (shared === undefined || result.outcome !== 'accepted') return result;
-    return (await claimShared(shared, result, this.#idempotency.ttlMs)).result;
+    try {
+      return (await claimShared(shared, result, this.#idempotency.ttlMs)).result;
+    } catch {
+      // Only a bug gets here (claimShared catches the store's failures): the local verdict stands.
+      return result;
+    }
   }
 
   get #verifiesKore(): boolean {

@@ -48,7 +48,11 @@ export async function claimShared(
     claimed = await shared.store.claim(keys, ttlMs);
   } catch {
     // Unreachable, slow or failing: never lose a callback for it; the keys catch up later.
-    shared.store.claimedLocally(keys, ttlMs);
+    try {
+      shared.store.claimedLocally(keys, ttlMs);
+    } catch {
+      // The write-back is a best effort; the callback it was for is accepted all the same.
+    }
     return { result, claim: 'local-only' };
   }
   if (claimed) return { result, claim: 'claimed' };

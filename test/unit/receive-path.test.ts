@@ -27,12 +27,12 @@ describe('one receive path for command-in and the account route', function () {
   ];
 
   for (const [label, make] of cases) {
-    it(label, function () {
+    it(label, async function () {
       const settings = { provider: 'twilio', callbackBaseUrl: BASE };
       const credentials = { accountSid: params.AccountSid, authToken: AUTH_TOKEN };
       const forRoute = new Account('acc', settings, credentials);
       const forCommandIn = new Account('acc', settings, credentials);
-      const route = forRoute.handleCallback(make());
+      const route = await forRoute.handleCallback(make());
       const commandIn = receive(forCommandIn.createReceiver(), make());
       const shape = (r: typeof route) => ({ outcome: r.outcome, status: r.status, answer: r.outcome === 'refused' ? r.answer : undefined });
       assert.deepEqual(shape(route), shape(commandIn));
