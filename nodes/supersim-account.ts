@@ -2,9 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Account, planConnectionTest, readSecretRequest, testConnection, tuningOf } from '../src/account';
 import { ApiError, ClientConfigError, DEFAULT_URLS } from '../src/api';
 import type { AccountCredentials, AccountSettings, DeployedNode, PickerKind } from '../src/account';
+import { eventRouterOf } from '../src/shared-state';
 import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
 import { sharedClaimsOf } from './lib/shared-claims';
+import { retainSharedRedis, sharedRedisOf } from './lib/shared-state';
 
 export interface AccountNode extends Node<AccountCredentials> {
   account: Account;
@@ -41,9 +43,19 @@ export default function register(RED: NodeAPI): void {
     if (releaseRoute && account.callbacksUnsigned) this.warn(RED._('supersim-account.errors.unsigned-callbacks'));
     this.trackingCallbackUrl = () => (releaseRoute && httpNodeRoot !== false ? account.callbackUrl(httpNodeRoot) : undefined);
 
+    // Several instances on one Redis: what reaches this one for a command another sends is passed on.
+    const redis = sharedRedisOf(RED);
+    const releaseRedis = redis && retainSharedRedis(RED, {});
+    const detach = redis ? eventRouterOf(redis).attach(this.id, account.hub, account.answers).catch(() => undefined) : undefined;
+
     this.on('close', (_removed, done) => {
       releaseRoute?.();
-      account.close().then(done, done);
+      Promise.resolve(detach)
+        .then((stop) => stop?.())
+        .catch(() => undefined)
+        .then(() => account.close())
+        .finally(() => releaseRedis?.())
+        .then(done, done);
     });
   }
 

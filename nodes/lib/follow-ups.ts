@@ -3,14 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SuperSimClient } from '../../src/api';
 import type { Account } from '../../src/account';
-import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RETRY_MAX_MS, findAdoptable, findAdoptableAll, retryDelayMs } from '../../src/reaching';
-import type { CommandResource, ListCommands, PendingAttempt, PendingEvents, PendingStoreLike, ReachErrorCode, ReachRefusalCode } from '../../src/reaching';
+import { MemoryPendingStore, PendingCommands, PendingStore, RETRY_BASE_MS, RedisPendingStore, RETRY_MAX_MS, findAdoptable, findAdoptableAll, retryDelayMs } from '../../src/reaching';
+import type { CommandResource, ListCommands, OpenedPendingStore, OpenedRedisPendingStore, PendingAttempt, PendingEvents, PendingStoreLike, ReachErrorCode, ReachRefusalCode } from '../../src/reaching';
 import { summaryOf } from '../../src/receiving';
 import { createCommand } from '../../src/sending';
 import type { CreateRequest } from '../../src/sending';
 import { DeliveryTracker, clientFetcher } from '../../src/tracking';
 import { installCommandLog } from './command-log';
 import type { Node, NodeAPI } from './red';
+import { retainSharedRedis, sharedRedisOf } from './shared-state';
 
 /** Answers awaited at once by one node without keeping trying (memory stays bounded). */
 export const MAX_WAITING_PER_NODE = 1000;
@@ -78,6 +79,8 @@ export class FollowUps {
   #unresumed = 0;
   /** The node was deleted: its store is being removed. */
   #removing = false;
+  /** Records taken over by another instance were reported (once per node). */
+  #lostWarned = false;
 
   constructor(options: FollowUpsOptions) {
     this.#options = options;
@@ -131,12 +134,7 @@ export class FollowUps {
         options.outcome('failed', error.code);
       },
       changed: () => options.changed(),
-      storeFailed: (error) => {
-        // Writes still pending when the node was deleted fail by design: the file is removed on purpose.
-        if (this.#storeWarned || this.#removing) return;
-        this.#storeWarned = true;
-        node.warn(RED._(`${type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
-      },
+      storeFailed: (error) => this.#storeFailed(error),
       lookupFailed: (job, error) => {
         node.warn(RED._(`${type}.errors.lookup-failed`, { sim: job.record.sim, attempt: job.record.attempt, message: error instanceof Error ? error.message : String(error) }));
       },
@@ -173,16 +171,35 @@ export class FollowUps {
   }
 
   readonly #stopping: AbortController;
+  #releaseRedis: () => void = () => undefined;
 
   async #open(stopping: AbortController): Promise<void> {
     const { RED, node } = this.#options;
     const dir = userDirOf(RED);
-    if (dir === undefined) {
+    const redis = sharedRedisOf(RED);
+    if (dir === undefined && redis === undefined) {
       node.warn(RED._(`${node.type}.errors.no-user-dir`));
       return;
     }
+    // Held until the store has written its last change (close() may wait for sends long after the node's close).
+    const releaseRedis = redis && retainSharedRedis(RED, {});
+    this.#releaseRedis = releaseRedis ?? ((): void => undefined);
     try {
-      const opened = await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir, node.id), maxRecords: MAX_PENDING_PER_NODE });
+      const file = dir === undefined ? undefined : pendingFileOf(dir, node.id);
+      const opened: OpenedPendingStore<PendingAttempt> | OpenedRedisPendingStore<PendingAttempt> =
+        redis === undefined
+          ? await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir as string, node.id), maxRecords: MAX_PENDING_PER_NODE })
+          : await RedisPendingStore.open<PendingAttempt>({
+              redis,
+              nodeId: node.id,
+              leaseMs: redis.settings.leaseMs,
+              maxRecords: MAX_PENDING_PER_NODE,
+              file,
+              onWriteError: (error) => this.#storeFailed(error),
+              onTakeOver: (records) => this.#takenOver(records, stopping.signal),
+              onLost: (ids) => this.#lost(ids),
+              onMode: (mode) => this.#modeChanged(mode),
+            });
       this.#store = opened.store;
       // Closed before the file was read: close() keeps the file, or removes it and counts what it held.
       if (stopping.signal.aborted) {
@@ -199,9 +216,48 @@ export class FollowUps {
     }
   }
 
-  #fileText(): string {
+  #storeFailed(error: unknown): void {
+    // Writes still pending when the node was deleted fail by design: the file is removed on purpose.
+    if (this.#storeWarned || this.#removing) return;
+    this.#storeWarned = true;
+    const { RED, node } = this.#options;
+    node.warn(RED._(`${node.type}.errors.store-write-failed`, { file: this.#fileText(), message: error instanceof Error ? error.message : String(error) }));
+  }
+
+  /** Another instance stopped renewing its lease: its attempts are resumed here, each 'creating' one looked up before any create. */
+  #takenOver(records: PendingAttempt[], stopping: AbortSignal): void {
+    // Stopping: they stay this instance's in Redis, for the next start of the node (or another instance) to resume.
+    if (stopping.aborted) return;
+    const { RED, node } = this.#options;
+    node.log(RED._(`${node.type}.errors.pending-taken-over`, { count: records.length }));
+    this.pending.resume(records);
+  }
+
+  /** Another live instance holds these now (this one could not renew its lease in time): it reports what becomes of them. */
+  #lost(ids: string[]): void {
+    const released = this.pending.release(ids);
+    if (released === 0 || this.#lostWarned) return;
+    this.#lostWarned = true;
+    const { RED, node } = this.#options;
+    node.warn(RED._(`${node.type}.errors.pending-lost`, { count: released }));
+  }
+
+  #modeChanged(mode: 'redis' | 'local'): void {
+    const { RED, node } = this.#options;
+    // Once per outage: the store changes mode only when Redis goes away or comes back.
+    if (mode === 'local') node.warn(RED._(`${node.type}.errors.pending-local`, { file: this.#localText() }));
+    else node.log(RED._(`${node.type}.errors.pending-shared`));
+  }
+
+  #localText(): string {
     const dir = userDirOf(this.#options.RED);
     return dir === undefined ? 'memory' : pendingFileOf(dir, this.#options.node.id);
+  }
+
+  #fileText(): string {
+    const store = this.#store;
+    if (store instanceof RedisPendingStore && store.mode === 'redis') return `Redis (${this.#options.node.id})`;
+    return this.#localText();
   }
 
   /**
@@ -223,5 +279,6 @@ export class FollowUps {
     } else {
       await this.#store.close();
     }
+    this.#releaseRedis();
   }
 }

@@ -12,7 +12,8 @@ import type { AccountNode } from '../supersim-account';
 import { installCommandLog } from './command-log';
 import { FollowUps, hasPendingFile } from './follow-ups';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './red';
-import { ThrottledStatus } from './status';
+import { useSharedRedis } from './shared-state';
+import { ThrottledStatus, withSuffix } from './status';
 import { timeOfDay } from './time-of-day';
 
 /** What a send node does with one message, once checked: the request, and what kind of command it creates. */
@@ -99,7 +100,10 @@ export function setUpSendNode(
   // While any message is on its way the node says so; once idle it shows the last one's outcome.
   // Outcomes are kept as functions: the text (i18n, time of day) is built only for what is shown.
   let lastOutcome: () => NodeStatus = () => ({});
-  const current = (): NodeStatus => {
+  // Redis away: the node says it goes on with local state until Redis is back (refreshed on each change).
+  const shared = useSharedRedis(RED, node, () => status.show(current));
+  const current = (): NodeStatus => withSuffix(currentWithoutRedis(), shared.redis?.health === 'down' ? RED._(`${type}.status.redis-down`) : '');
+  const currentWithoutRedis = (): NodeStatus => {
     if (inFlight.size > 0) return { fill: 'blue', shape: 'dot', text: RED._(`${type}.status.sending`, { count: inFlight.size }) };
     const shown = lastOutcome();
     const counts = followUps?.pending.counts;
@@ -155,6 +159,8 @@ export function setUpSendNode(
       },
     });
   }
+
+  if (usable && shared.redis?.health === 'down') status.show(current);
 
   /** Sends one checked message through the follow-up engine: recorded first when kept trying. */
   async function sendFollowedUp(

@@ -1,5 +1,15 @@
 import type { Node, NodeStatus } from './red';
 
+/**
+ * `status` with ` · suffix` appended (a passing condition such as Redis being away); with nothing else
+ * to show, the suffix alone, as a yellow ring.
+ */
+export function withSuffix(status: NodeStatus, suffix: string): NodeStatus {
+  if (suffix === '') return status;
+  if (status.text === undefined || status.text === '') return { fill: 'yellow', shape: 'ring', text: suffix };
+  return { ...status, text: `${String(status.text)} · ${suffix}` };
+}
+
 /** How often a node's status may change at most: every change is a message to every open editor. */
 export const STATUS_INTERVAL_MS = 250;
 

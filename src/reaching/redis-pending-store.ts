@@ -1,59 +1,15 @@
 import { promises as fs } from 'node:fs';
 import { RedisUnavailable } from '../shared-state';
-import { MemoryPendingStore } from './memory-store';
-import { MAX_CALL_CHARS, PendingKeys, recordOfShared, sharedValueOf } from './pending-leases';
-import type { LeaseRedis, WriteOp } from './pending-leases';
-import { PendingStore, PendingStoreFullError } from './pending-store';
+import { MAX_CALL_CHARS, PendingKeys, sharedValueOf } from './pending-leases';
+import type { WriteOp } from './pending-leases';
+
+export type { OpenedRedisPendingStore, RedisPendingStoreOptions } from './redis-store-parts';
+import { PendingStoreFullError } from './pending-store';
+import { WriteBatches, asError, leaseTimers, openLocalStore, sharedRecordOf } from './redis-store-parts';
+import type { LocalStore, OpenedRedisPendingStore, RedisPendingStoreOptions } from './redis-store-parts';
 import type { PendingStoreLike, StoredRecord } from './types';
 
 const DEFAULT_MIN_INTERVAL_MS = 50;
-const MAX_FAILURE_BACKOFF_MS = 60_000;
-
-export interface RedisPendingStoreOptions<R extends StoredRecord> {
-  redis: LeaseRedis;
-  nodeId: string;
-  /** How long a lease lasts without renewal; renewed and scanned every third of it. */
-  leaseMs: number;
-  maxRecords: number;
-  /** The local file used while Redis is unreachable (and read at open); without it, memory. */
-  file?: string;
-  minIntervalMs?: number;
-  validate?: (value: unknown) => value is R;
-  onWriteError?: (err: Error) => void;
-  /** Records taken from an instance whose lease ran out (or found again after an outage): now this one's, to resume. */
-  onTakeOver?: (records: R[]) => void;
-  /** Records another live instance holds now: this one must stop working on them. */
-  onLost?: (ids: string[]) => void;
-  /** Whether the store writes to Redis or, while it is unreachable, to the local file. */
-  onMode?: (mode: 'redis' | 'local') => void;
-  /** false: no renew / scan timers (tests call renewLease() and takeOver() themselves). */
-  timers?: boolean;
-  now?: () => number;
-  random?: () => number;
-}
-
-export interface OpenedRedisPendingStore<R extends StoredRecord> {
-  store: RedisPendingStore<R>;
-  records: R[];
-  problem?: string;
-}
-
-type LocalStore<R extends StoredRecord> = PendingStoreLike<R> & { flush?(): Promise<void>; close(): Promise<void>; destroy(): Promise<void> };
-
-interface Batch {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-function newBatch(): Batch {
-  const batch = {} as Batch;
-  batch.promise = new Promise<void>((resolve, reject) => Object.assign(batch, { resolve, reject }));
-  batch.promise.catch(() => undefined);
-  return batch;
-}
-
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * A node's pending attempts kept in Redis, owned by this instance through a lease that it renews;
@@ -68,22 +24,17 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   readonly #keys: PendingKeys;
   readonly #now: () => number;
   readonly #records = new Map<string, R>();
+  readonly #writes: WriteBatches;
   /** Ids changed since their last write to Redis (present: put, absent: delete). */
-  readonly #dirty = new Set<string>();
+  readonly #dirty: Set<string>;
   /** Ids known to be in Redis: only their deletes need to reach it after an outage. */
   readonly #inRedis = new Set<string>();
   #mode: 'redis' | 'local' = 'local';
   #local: LocalStore<R> | undefined;
   #localOpening: Promise<LocalStore<R>> | undefined;
-  #batch: Batch | undefined;
-  #current: Promise<void> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #lastStartedAt = Number.NEGATIVE_INFINITY;
-  #failures = 0;
   #syncing: Promise<void> | undefined;
   #upSince: number | undefined;
-  #renewTimer: NodeJS.Timeout | undefined;
-  #scanTimer: NodeJS.Timeout | undefined;
+  #stopTimers: () => void = () => undefined;
   #stopHealth: () => void = () => undefined;
   #closed = false;
 
@@ -92,6 +43,16 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
     this.#keys = new PendingKeys(options.redis, options.nodeId);
     this.#now = options.now ?? Date.now;
     this.#local = local;
+    this.#writes = new WriteBatches({
+      active: () => !this.#closed && this.#mode === 'redis',
+      write: (ids) => this.#writeIds(ids),
+      unavailable: (err) => err instanceof RedisUnavailable,
+      fallBack: () => this.#toLocal().then(() => this.#local?.flush?.()),
+      report: (err) => this.#report(err),
+      minIntervalMs: options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS,
+      now: this.#now,
+    });
+    this.#dirty = this.#writes.dirty;
     for (const record of records) {
       this.#records.set(record.id, record);
       this.#dirty.add(record.id);
@@ -105,13 +66,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
    */
   static async open<R extends StoredRecord>(options: RedisPendingStoreOptions<R>): Promise<OpenedRedisPendingStore<R>> {
     if (!Number.isInteger(options.maxRecords) || options.maxRecords < 1) throw new RangeError(`maxRecords must be a positive integer, got ${options.maxRecords}`);
-    let local: LocalStore<R> = new MemoryPendingStore<R>();
-    let records: R[] = [];
-    let problem: string | undefined;
-    if (options.file !== undefined) {
-      const opened = await PendingStore.open<R>({ file: options.file, maxRecords: options.maxRecords, validate: options.validate, onWriteError: options.onWriteError });
-      ({ store: local, records, problem } = opened);
-    }
+    const { store: local, records, problem } = await openLocalStore<R>(options);
     const store = new RedisPendingStore<R>(options, local, records);
     store.#stopHealth = options.redis.onHealth((health) => store.#onHealth(health));
     if (options.redis.health === 'up') {
@@ -155,12 +110,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   /** Writes every change made so far now; rejects if that fails for another reason than Redis being away. */
   async flush(): Promise<void> {
     if (this.#mode === 'local') return this.#local?.flush?.();
-    while (this.#current !== undefined) await this.#current;
-    if (this.#dirty.size === 0) return;
-    this.#cancelTimer();
-    const batch = (this.#batch ??= newBatch());
-    await this.#startWrite();
-    await batch.promise;
+    return this.#writes.flush();
   }
 
   /** Flushes and stops; the lease is left to run out, so a redeploy on this instance keeps its records. */
@@ -168,7 +118,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
     this.#stop();
     await this.#syncing;
     await this.flush().catch(() => undefined);
-    while (this.#current !== undefined) await this.#current;
+    await this.#writes.idle();
     await this.#local?.close();
   }
 
@@ -176,11 +126,9 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   async destroy(): Promise<void> {
     this.#stop();
     await this.#syncing;
-    while (this.#current !== undefined) await this.#current;
-    this.#batch?.reject(new Error('The pending store was removed: the node was deleted'));
-    this.#batch = undefined;
+    await this.#writes.idle();
+    this.#writes.abandon(new Error('The pending store was removed: the node was deleted'));
     this.#records.clear();
-    this.#dirty.clear();
     // Redis away: the records stay under a lease nobody renews, and an instance that still runs this node takes them.
     await this.#keys.dropMine().catch(() => undefined);
     await this.#local?.destroy();
@@ -199,8 +147,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
     const held = await this.#keys.renew(this.#options.leaseMs);
     if (held || this.#closed || this.#mode !== 'redis' || this.#inRedis.size === 0) return;
     for (const id of this.#records.keys()) this.#dirty.add(id);
-    this.#batch ??= newBatch();
-    this.#schedule();
+    void this.#writes.mark();
   }
 
   /**
@@ -215,13 +162,12 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
     const taken: R[] = [];
     const unusable: WriteOp[] = [];
     for (const [id, value] of claimed) {
-      const record = recordOfShared(value);
-      const valid = typeof record === 'object' && record !== null && (record as StoredRecord).id === id && (this.#options.validate?.(record) ?? true);
-      if (!valid) {
+      const record = sharedRecordOf(id, value, this.#options.validate);
+      if (record === undefined) {
         unusable.push({ op: 'd', id, value: '' });
         continue;
       }
-      this.#records.set(id, record as R);
+      this.#records.set(id, record);
       this.#inRedis.add(id);
       taken.push(record as R);
     }
@@ -245,59 +191,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
         return record !== undefined ? local.put(record) : local.delete(id);
       });
     }
-    const batch = (this.#batch ??= newBatch());
-    this.#schedule();
-    return batch.promise;
-  }
-
-  #schedule(): void {
-    if (this.#closed || this.#mode !== 'redis' || this.#dirty.size === 0 || this.#current !== undefined || this.#timer !== undefined) return;
-    const backoff = this.#failures === 0 ? 0 : Math.min(MAX_FAILURE_BACKOFF_MS, 1_000 * 2 ** Math.min(this.#failures - 1, 16));
-    const wait = Math.max(0, this.#lastStartedAt + Math.max(this.#options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS, backoff) - this.#now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#startWrite();
-    }, wait);
-    if (this.#failures > 0) this.#timer.unref();
-  }
-
-  #cancelTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #startWrite(): Promise<void> {
-    const write = this.#write().finally(() => {
-      this.#current = undefined;
-      this.#schedule();
-    });
-    this.#current = write;
-    return write;
-  }
-
-  async #write(): Promise<void> {
-    const batch = this.#batch;
-    this.#batch = undefined;
-    const ids = [...this.#dirty];
-    this.#dirty.clear();
-    this.#lastStartedAt = this.#now();
-    try {
-      await this.#writeIds(ids);
-      this.#failures = 0;
-      batch?.resolve();
-    } catch (err) {
-      for (const id of ids) this.#dirty.add(id);
-      if (err instanceof RedisUnavailable) {
-        // Acknowledged once the local file has it: nothing waits on Redis coming back.
-        this.#toLocal()
-          .then(() => this.#local?.flush?.())
-          .then(() => batch?.resolve(), (failure: unknown) => batch?.reject(asError(failure)));
-        return;
-      }
-      this.#failures++;
-      batch?.reject(asError(err));
-      this.#report(asError(err));
-    }
+    return this.#writes.mark(id);
   }
 
   /** Writes what the ids hold now, in calls of bounded size. */
@@ -359,13 +253,9 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   #localStore(): Promise<LocalStore<R>> {
     if (this.#local !== undefined) return Promise.resolve(this.#local);
     this.#localOpening ??= (async () => {
-      let local: LocalStore<R> = new MemoryPendingStore<R>();
-      if (this.#options.file !== undefined) {
-        const opened = await PendingStore.open<R>({ file: this.#options.file, maxRecords: this.#options.maxRecords, validate: this.#options.validate, onWriteError: this.#options.onWriteError });
-        local = opened.store;
-        // A file left by an earlier outage was written back when Redis returned: only what is held now counts.
-        for (const stale of opened.records) if (!this.#records.has(stale.id)) void local.delete(stale.id).catch(() => undefined);
-      }
+      const { store: local, records } = await openLocalStore<R>(this.#options);
+      // A file left by an earlier outage was written back when Redis returned: only what is held now counts.
+      for (const stale of records) if (!this.#records.has(stale.id)) void local.delete(stale.id).catch(() => undefined);
       this.#local = local;
       this.#localOpening = undefined;
       return local;
@@ -377,7 +267,7 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   async #toLocal(): Promise<void> {
     if (this.#mode === 'local') return;
     this.#mode = 'local';
-    this.#cancelTimer();
+    this.#writes.cancel();
     this.#options.onMode?.('local');
     const local = await this.#localStore();
     for (const record of this.#records.values()) {
@@ -419,9 +309,8 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
       this.#inRedis.add(id);
       // The file's version is newer: it was written while Redis was away.
       if (this.#records.has(id)) continue;
-      const record = recordOfShared(value);
-      if (typeof record !== 'object' || record === null || (record as StoredRecord).id !== id || !(this.#options.validate?.(record) ?? true)) continue;
-      this.#records.set(id, record as R);
+      const record = sharedRecordOf(id, value, this.#options.validate);
+      if (record !== undefined) this.#records.set(id, record);
     }
   }
 
@@ -429,31 +318,23 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
 
   #startTimers(): void {
     if (this.#options.timers === false || this.#closed) return;
-    const every = Math.max(50, Math.floor(this.#options.leaseMs / 3));
-    this.#renewTimer = setInterval(() => void this.renewLease().catch(() => undefined), every);
-    // Node-RED runs anyway; a script or test that closes nothing must still be able to exit.
-    this.#renewTimer.unref();
-    const random = this.#options.random ?? Math.random;
-    const scanLater = (): void => {
-      // Jittered, so that instances started together do not scan in step.
-      this.#scanTimer = setTimeout(() => {
-        this.takeOver()
-          .catch((err: unknown) => {
+    this.#stopTimers = leaseTimers({
+      leaseMs: this.#options.leaseMs,
+      random: this.#options.random ?? Math.random,
+      renew: () => this.renewLease(),
+      scan: () =>
+        this.takeOver().then(
+          () => undefined,
+          (err: unknown) => {
             if (!(err instanceof RedisUnavailable)) this.#report(asError(err));
-          })
-          .finally(() => {
-            if (!this.#closed) scanLater();
-          });
-      }, every * (0.75 + random() / 2));
-      this.#scanTimer.unref();
-    };
-    scanLater();
+          },
+        ),
+    });
   }
 
   #stop(): void {
     this.#closed = true;
     this.#stopHealth();
-    clearInterval(this.#renewTimer);
-    clearTimeout(this.#scanTimer);
+    this.#stopTimers();
   }
 }
