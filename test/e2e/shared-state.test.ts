@@ -198,7 +198,7 @@ describe('two Node-RED instances sharing state through Redis', function () {
     const sid = created.sid;
     assert.ok(sid);
     await rig.collector.waitFor(
-      () => emitted({ instance: 'A', source: 'waiter:2', sid, status: 'sent' }).length > 0 && emitted({ instance: 'A', source: 'waiter:3', sid }).length > 0,
+      () => emitted({ instance: 'A', source: 'waiter:2', sid, status: 'sent' }).length > 0 && emitted({ instance: 'A', source: 'waiter:3', requestSid: sid }).length > 0,
       "A's output 2 with sent and output 3 with the answer",
     );
     await sleep(QUIET_MS);
@@ -208,7 +208,9 @@ describe('two Node-RED instances sharing state through Redis', function () {
     assert.deepEqual(status?.to, ['B'], 'the status callback reached B only');
     assert.deepEqual(answer?.to, ['B'], 'the answer reached B only');
     assert.deepEqual(emitted({ source: 'waiter:2', sid }).map((e) => `${e.instance} ${e.status}`), ['A sent'], 'output 2 on A, once');
-    assert.deepEqual(emitted({ source: 'waiter:3', sid }).map((e) => `${e.instance} ${e.text}`), ['A ack:route me'], 'output 3 on A, once');
+    assert.deepEqual(emitted({ source: 'waiter:3', requestSid: sid }).map((e) => `${e.instance} ${e.text}`), ['A ack:route me'], 'output 3 on A, once');
+    // command-in emits every device's data as well, answers included: once, on the instance it reached.
+    assert.deepEqual(emitted({ source: 'in:1', text: 'ack:route me' }).map((e) => e.instance), ['B'], 'command-in emitted the answer once, on B');
     assert.deepEqual(emitted({ source: 'catch' }), [], 'no Catch error');
   });
 

@@ -41,6 +41,8 @@ export interface Emitted {
   text?: string;
   sid?: string;
   status?: string;
+  /** An answer's: the SID of the command it answers (msg.request.sid); `sid` is the answer's own. */
+  requestSid?: string;
   /** What a command carried: msg.payload.payload, msg.request.payload for an answer, else msg.tag (see tagNode). */
   payload?: string;
   attempt?: number;
@@ -69,6 +71,7 @@ return {
     text: Buffer.isBuffer(p) ? p.toString('utf8') : (typeof p === 'string' ? p : undefined),
     sid: (obj && obj.sid) || (msg.command && msg.command.sid) || (request && request.sid) || undefined,
     status: (obj && obj.status) || (msg.command && msg.command.status) || undefined,
+    requestSid: request && request.sid,
     payload: [obj && obj.payload, request && request.payload, msg.tag].find((v) => typeof v === 'string'),
     attempt: msg.attempt,
     error: msg.error ? String(msg.error.message) : undefined,
@@ -106,7 +109,7 @@ export class Collector {
     return collector;
   }
 
-  of(match: Partial<Pick<Emitted, 'instance' | 'source' | 'sid' | 'status' | 'payload' | 'text'>>): Emitted[] {
+  of(match: Partial<Pick<Emitted, 'instance' | 'source' | 'sid' | 'requestSid' | 'status' | 'payload' | 'text'>>): Emitted[] {
     return this.emitted.filter((e) => Object.entries(match).every(([key, value]) => e[key as keyof Emitted] === value));
   }
 
