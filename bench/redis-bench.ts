@@ -5,6 +5,7 @@
  * `supersim.redis` pointing at a redis-server started here on 127.0.0.1, one without. The load is
  * B2's: every request another signed status callback under its own idempotency token.
  */
+import { createClient } from 'redis';
 import { deployFlows, startNodeRed } from '../test/support/node-red-process';
 import type { NodeRedInstance } from '../test/support/node-red-process';
 import { redisAvailable, startRedisServer } from '../test/support/redis-server';
@@ -32,6 +33,16 @@ function flows(nodeRedUrl: string): { flows: object[]; credentials: Record<strin
     ],
     credentials: { 'b8-account': { accountSid: B2_ACCOUNT_SID, authToken: B2_AUTH_TOKEN } },
   };
+}
+
+async function keysIn(url: string): Promise<number> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    return await client.dbSize();
+  } finally {
+    await client.close();
+  }
 }
 
 export async function runRedisBench(options: RedisBenchOptions): Promise<RedisBenchResult> {
@@ -82,7 +93,12 @@ export async function runRedisBench(options: RedisBenchOptions): Promise<RedisBe
         errors: 0,
       };
     };
-    return { memory: combine('memory'), redis: combine('redis') };
+    const result = { memory: combine('memory'), redis: combine('redis') };
+    // Each emitted callback leaves its token's key and its event's: fewer keys than callbacks would mean the figure is not Redis's.
+    const keys = await keysIn(redis.url);
+    if (keys < result.redis.requests) throw new Error(`B8: Redis holds ${keys} keys after ${result.redis.requests} callbacks: command-in did not claim them there`);
+    log(`  Redis holds ${keys} keys`);
+    return result;
   } catch (err) {
     const logs = Object.entries(instances).map(([variant, nodeRed]) => `Node-RED (${variant}):\n${nodeRed.logs().slice(-3000)}`);
     if (err instanceof Error && logs.length > 0) throw new Error(`${err.message}\n${logs.join('\n')}`, { cause: err });
