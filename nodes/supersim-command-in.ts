@@ -20,9 +20,9 @@ import {
 import type { AppLike, FleetAccount, FleetAnswer, WirelessSimsAnswer } from '../src/receiving';
 import { installCommandLog } from './lib/command-log';
 import { RouteConflictError, WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
-import type { Node, NodeAPI, NodeDefinition, NodeStatus } from './lib/red';
+import type { Node, NodeAPI, NodeDefinition } from './lib/red';
+import { redisAwareStatus } from './lib/redis-status';
 import { claimStoreFor } from './lib/shared-claims';
-import { useSharedRedis } from './lib/shared-state';
 import { ThrottledStatus } from './lib/status';
 import { timeOfDay } from './lib/time-of-day';
 import type { AccountNode } from './supersim-account';
@@ -99,32 +99,15 @@ export default function register(RED: NodeAPI): void {
     const shelf = shelfOf(RED);
     // A burst of callbacks would otherwise send the editor one status update per request.
     const shown = new ThrottledStatus(node);
-    let lastStatus: () => NodeStatus = () => ({});
-    let redisDown = false;
-    const withRedis = (status: NodeStatus): NodeStatus => {
-      const suffix = shared.suffix();
-      if (suffix === '') return status;
-      if (status.text === undefined) return { fill: 'yellow', shape: 'ring', text: RED._('supersim-command-in.status.redis-down') };
-      return { ...status, text: `${String(status.text)}${suffix}` };
-    };
-    const show = (render: () => NodeStatus): void => {
-      lastStatus = render;
-      shown.show(() => withRedis(render()));
-    };
-    const shared = useSharedRedis(RED, node, () => {
-      const down = shared.redis?.health === 'down';
-      // Once per outage: the connection reports every health change, and only these two matter here.
-      if (down !== redisDown) node.warn(RED._(down ? 'supersim-command-in.errors.redis-down' : 'supersim-command-in.errors.redis-back'));
-      redisDown = down;
-      shown.showNow(withRedis(lastStatus()));
-    });
-    const store = shared.redis && claimStoreFor(shared.redis);
+    // Several instances: a callback is emitted only once Redis says no other instance emitted it.
+    const shownStatus = redisAwareStatus(RED, node, shown, 'supersim-command-in');
+    const store = shownStatus.redis && claimStoreFor(shownStatus.redis);
     const receiver = account.createReceiver({ idempotency: shelf.take(node.id), shared: store && { store, scope: node.id } });
     const rows = installCommandLog(RED).forNode(node);
 
     const refused = (status: RefusalStatus, advice?: RefusalKind): void => {
       const time = timeOfDay(new Date());
-      show(() => ({
+      shownStatus.show(() => ({
         fill: 'red',
         shape: 'ring',
         text: RED._('supersim-command-in.status.refused', { status, reason: RED._(advice ? ADVICE_KEYS[advice] : REFUSAL_KEYS[status]), time }),
@@ -139,7 +122,7 @@ export default function register(RED: NodeAPI): void {
       rows.received(event);
       // Offered after command-in's own output was sent, so that output goes out first.
       if (event.direction === 'from_sim') account.answers.offer(event);
-      show(() =>
+      shownStatus.show(() =>
         routed.output === 0
           ? { fill: 'green', shape: 'dot', text: RED._('supersim-command-in.status.from-sim', { sim, status: event.status, time }) }
           : { fill: 'blue', shape: 'dot', text: RED._('supersim-command-in.status.to-sim', { sim, status: event.status, time }) },
@@ -163,7 +146,7 @@ export default function register(RED: NodeAPI): void {
       if (!(err instanceof RouteConflictError)) throw err;
       return fail('supersim-command-in.status.path-taken', RED._('supersim-command-in.errors.path-taken', { path: webhookServerPath(httpNodeRoot, path), message: err.message }));
     }
-    node.status(withRedis({}));
+    node.status(shownStatus.initial());
     const releaseFeeder = account.addAnswerFeeder();
     const verifies = account.provider === 'twilio' || Boolean(accountNode.credentials?.webhookSecret?.trim());
     if (!verifies) {

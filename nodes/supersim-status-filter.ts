@@ -1,5 +1,7 @@
-import { DEFAULT_MAX_COMMANDS, FilterSession, MAX_WAITING, STATE_KEY, contextStores, parseMaxCommands, parseStatuses } from '../src/filter';
+import { DEFAULT_MAX_COMMANDS, FilterSession, MAX_SHARED_IN_FLIGHT, MAX_WAITING, STATE_KEY, contextStores, parseMaxCommands, parseStatuses } from '../src/filter';
 import type { Store } from '../src/filter';
+import { RedisFilterStore } from '../src/shared-state';
+import { useSharedRedis } from './lib/shared-state';
 import type { DoneFunction, Node, NodeAPI, NodeDefinition, NodeMessage, NodeStatus, SendFunction } from './lib/red';
 import { ThrottledStatus } from './lib/status';
 
@@ -52,9 +54,20 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
   // Every status update goes to each open editor; at thousands of messages a second that would be the load.
   const shown = new ThrottledStatus(node);
 
+  // Several instances: each command's status is judged in Redis, so a change passes once across all of them.
+  const redis = useSharedRedis(RED, node, () => {
+    if (!closing) shown.showNow(countsStatus());
+  });
+  const shared = redis.redis && {
+    store: new RedisFilterStore(redis.redis, node.id),
+    onFallback: (err: unknown) => node.warn(RED._(`${T}.errors.redis-down`, { message: messageOf(err) })),
+    onResumed: () => node.log(RED._(`${T}.errors.redis-back`)),
+  };
+
   const session: FilterSession<Waiting> = new FilterSession<Waiting>({
     filter: { maxCommands, statuses },
     store,
+    shared,
     run: (entry) => handle(entry),
     onReady: () => shown.showNow(countsStatus()),
     onLoadFailed: (err) => node.error(RED._(`${T}.errors.load-failed`, { store: storeName, message: messageOf(err) })),
@@ -64,14 +77,17 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
   function countsStatus(): NodeStatus {
     const { passed, dropped, invalid } = session.counts;
     const values = { passed, dropped, invalid, tracked: session.tracked };
-    const text = invalid > 0 ? RED._(`${T}.status.counts-invalid`, values) : RED._(`${T}.status.counts`, values);
-    return storeUnknown || session.degraded ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
+    const suffix = redis.suffix() || (session.fallingBack ? ` · ${RED._(`${T}.status.redis-fallback`)}` : '');
+    const text = `${invalid > 0 ? RED._(`${T}.status.counts-invalid`, values) : RED._(`${T}.status.counts`, values)}${suffix}`;
+    return storeUnknown || session.degraded || suffix !== '' ? { fill: 'yellow', shape: 'ring', text } : { fill: 'green', shape: 'dot', text };
   }
 
   function handle({ msg, send, done }: Waiting): void {
-    if (session.apply(msg) === 'pass') send(msg);
-    if (!closing) shown.show(countsStatus);
-    done();
+    session.judge(msg, (decision) => {
+      if (decision === 'pass') send(msg);
+      if (!closing) shown.show(countsStatus);
+      done();
+    });
   }
 
   if (store !== undefined) {
@@ -87,7 +103,9 @@ function setUpStatusFilter(RED: NodeAPI, node: Node, config: StatusFilterConfig)
   }
 
   node.on('input', (msg, send, done) => {
-    if (!session.submit({ msg, send, done })) done(new Error(RED._(`${T}.errors.waiting-full`, { store: storeName, limit: MAX_WAITING })));
+    if (session.submit({ msg, send, done })) return;
+    if (session.sharedBusy) done(new Error(RED._(`${T}.errors.redis-busy`, { limit: MAX_SHARED_IN_FLIGHT })));
+    else done(new Error(RED._(`${T}.errors.waiting-full`, { store: storeName, limit: MAX_WAITING })));
   });
 
   node.on('close', (removed, done) => {

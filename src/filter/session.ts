@@ -1,12 +1,16 @@
-import { applyMessage } from './message';
+import { applyMessage, commandOf, resetOf } from './message';
 import type { FilterMessage, MessageOutcome } from './message';
 import { SaveScheduler } from './persistence';
 import type { Store } from './persistence';
-import { StatusFilterState } from './state';
+import { SharedFilter } from './shared';
+import type { SharedFilterStore } from './shared';
+import { DEFAULT_TTL_MS, StatusFilterState } from './state';
 import type { StatusFilterOptions } from './state';
 
 /** Messages held while the state loads from its store; a store that never answers must not hold them all. */
 export const MAX_WAITING = 1000;
+/** Messages waiting for the shared store's answer: bounded as its commands time out, and bounded again here. */
+export const MAX_SHARED_IN_FLIGHT = 10_000;
 
 export interface FilterSessionOptions<T> {
   filter: StatusFilterOptions;
@@ -18,6 +22,13 @@ export interface FilterSessionOptions<T> {
   onReady: () => void;
   onLoadFailed: (err: unknown) => void;
   onSaveFailed: (err: unknown) => void;
+  /** Several instances: where each command's status is judged; the local state decides while it cannot answer. */
+  shared?: {
+    store: SharedFilterStore;
+    /** Once per outage of the store. */
+    onFallback: (err: unknown) => void;
+    onResumed: () => void;
+  };
 }
 
 /**
@@ -34,6 +45,10 @@ export class FilterSession<T> {
   #loading = false;
   #loadFailed = false;
   #closed = false;
+  readonly #shared: SharedFilter | undefined;
+  /** Decisions of the shared store are finished in the order their messages came. */
+  #tail: Promise<void> = Promise.resolve();
+  #inFlight = 0;
 
   constructor(options: FilterSessionOptions<T>) {
     this.#options = options;
@@ -41,6 +56,26 @@ export class FilterSession<T> {
     this.#persist = options.store !== undefined;
     const store = options.store;
     this.#saver = store && new SaveScheduler({ store, snapshot: () => this.#state.toJSON(), onFailure: options.onSaveFailed });
+    const shared = options.shared;
+    this.#shared =
+      shared &&
+      new SharedFilter({
+        store: shared.store,
+        ttlMs: options.filter.ttlMs ?? DEFAULT_TTL_MS,
+        statuses: new Set(options.filter.statuses ?? []),
+        onFallback: shared.onFallback,
+        onResumed: shared.onResumed,
+      });
+  }
+
+  /** The shared store is configured but failed last: the local state decides. */
+  get fallingBack(): boolean {
+    return this.#shared?.fallingBack ?? false;
+  }
+
+  /** Too many messages wait for the shared store's answer to take another. */
+  get sharedBusy(): boolean {
+    return this.#inFlight >= MAX_SHARED_IN_FLIGHT;
   }
 
   /** Commands remembered. */
@@ -68,6 +103,7 @@ export class FilterSession<T> {
 
   /** Runs the item now, or holds it while the state loads; false when too many are held already. */
   submit(item: T): boolean {
+    if (this.sharedBusy) return false;
     if (!this.#loading) {
       this.#options.run(item);
     } else if (this.#waiting.length < MAX_WAITING) {
@@ -80,7 +116,44 @@ export class FilterSession<T> {
 
   /** Judges a message (or applies its reset) and counts it; a 'pass' is the caller's to send. */
   apply(msg: FilterMessage): MessageOutcome['decision'] {
-    const { decision, changed } = applyMessage(this.#state, msg);
+    return this.#counted(applyMessage(this.#state, msg));
+  }
+
+  /**
+   * `apply`, with the shared store's decision when there is one: `finish` runs at once without it,
+   * else once the store answered (or failed and the local state decided), in the order of the messages.
+   */
+  judge(msg: FilterMessage, finish: (decision: MessageOutcome['decision']) => void): void {
+    const shared = this.#shared;
+    if (shared === undefined) {
+      finish(this.apply(msg));
+      return;
+    }
+    // Asked now, so that the store sees the messages in their order; only the finishing waits.
+    const decided = this.#applyShared(shared, msg);
+    this.#inFlight++;
+    this.#tail = this.#tail
+      .then(() => decided)
+      .then((outcome) => {
+        this.#inFlight--;
+        finish(this.#counted(outcome));
+      })
+      .catch(() => undefined);
+  }
+
+  async #applyShared(shared: SharedFilter, msg: FilterMessage): Promise<MessageOutcome> {
+    const command = commandOf(msg);
+    const reset = resetOf(msg, command);
+    if (reset !== undefined) {
+      const outcome = applyMessage(this.#state, msg);
+      await shared.reset(reset.all ? undefined : reset.sid);
+      return { decision: 'reset', changed: outcome.changed };
+    }
+    const decision = await shared.decide(this.#state, command?.sid, command?.status);
+    return { decision, changed: decision === 'pass' || decision === 'not-selected' };
+  }
+
+  #counted({ decision, changed }: MessageOutcome): MessageOutcome['decision'] {
     if (changed && this.#persist) this.#saver?.changed();
     if (decision === 'pass') this.counts.passed++;
     else if (decision === 'invalid') this.counts.invalid++;
@@ -96,7 +169,9 @@ export class FilterSession<T> {
   close(removed: boolean): { waiting: T[]; saved: Promise<void> } {
     this.#closed = true;
     const flush = this.#persist && !removed && !this.#loading;
-    const saved = this.#saver?.close(flush) ?? Promise.resolve();
+    const closeSaver = (): Promise<void> => this.#saver?.close(flush) ?? Promise.resolve();
+    // The shared store's answers still due finish first (its commands time out), so the save holds them.
+    const saved = this.#shared === undefined ? closeSaver() : this.#tail.then(closeSaver);
     return { waiting: this.#waiting.splice(0), saved };
   }
 

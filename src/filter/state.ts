@@ -27,7 +27,7 @@ export interface StatusFilterSnapshot {
 }
 
 export const DEFAULT_MAX_COMMANDS = 100_000;
-const DEFAULT_TTL_MS = 48 * 60 * 60 * 1000;
+export const DEFAULT_TTL_MS = 48 * 60 * 60 * 1000;
 
 /**
  * An entry is one number, `at * 8 + code`, so that a remembered command costs its Map slot, its SID
@@ -101,6 +101,13 @@ export class StatusFilterState {
       default:
         return transition;
     }
+  }
+
+  /** Records a status another judge (the shared store) found to move the command forward. */
+  remember(sid: string, status: CommandStatus): void {
+    const now = this.#clock();
+    this.#prune(now);
+    this.#record(sid, status, now);
   }
 
   /** What is known of a command, if anything. */

@@ -6,3 +6,4 @@ export { ANSWER_CLAIM_MS, EventRouter, eventRouterOf } from './routing';
 export type { RoutableEvent, RoutedAnswerDesk, RoutedStatusHub, RouteStats, RoutingRedis } from './routing';
 export { MAX_BACKLOG_KEYS, RedisClaimStore } from './claims';
 export type { RedisClaimStoreOptions } from './claims';
+export { RedisFilterStore } from './filter-store';

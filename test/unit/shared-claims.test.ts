@@ -164,3 +164,27 @@ describe('RedisClaimStore: callbacks emitted once across instances', function ()
     assert.deepEqual(present.sort(), ['test:k3', 'test:k4', 'test:k5']);
   });
 });
+
+describe('the shared claim of a callback, with a store that fails', function () {
+  it('a claim that rejects and a write-back that throws: the callback is accepted on local memory all the same', async function () {
+    let handedBack: readonly string[] = [];
+    const failing = {
+      claim: () => Promise.reject(new Error('no Redis')),
+      claimedLocally: (keys: readonly string[]) => {
+        handedBack = keys;
+        throw new Error('and no room');
+      },
+    };
+    const receiver = new CallbackReceiver({ provider: 'kore', shared: { store: failing, scope: 'node-1' } });
+    const result = await receiveOnce(receiver, callback('tok-1'));
+    assert.equal(result.outcome, 'accepted');
+    assert.equal(handedBack.length, 2, 'its token and event were handed back for the write-back');
+    assert.equal((await receiveOnce(receiver, callback('tok-1'))).outcome, 'duplicate', 'the local memory holds it');
+  });
+
+  it('a claim the store refuses turns the callback into a duplicate, answered 200', async function () {
+    const receiver = new CallbackReceiver({ provider: 'kore', shared: { store: { claim: () => Promise.resolve(false), claimedLocally: () => undefined }, scope: 'node-1' } });
+    const result = await receiveOnce(receiver, callback('tok-1'));
+    assert.deepEqual([result.outcome, result.status, result.duplicate], ['duplicate', 200, true]);
+  });
+});
