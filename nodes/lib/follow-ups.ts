@@ -185,10 +185,11 @@ export class FollowUps {
     const releaseRedis = redis && retainSharedRedis(RED, {});
     this.#releaseRedis = releaseRedis ?? ((): void => undefined);
     try {
+      // With Redis the file only holds what changes while Redis is away; without a user directory, memory does.
       const file = dir === undefined ? undefined : pendingFileOf(dir, node.id);
       const opened: OpenedPendingStore<PendingAttempt> | OpenedRedisPendingStore<PendingAttempt> =
         redis === undefined
-          ? await PendingStore.open<PendingAttempt>({ file: pendingFileOf(dir as string, node.id), maxRecords: MAX_PENDING_PER_NODE })
+          ? await PendingStore.open<PendingAttempt>({ file: file as string, maxRecords: MAX_PENDING_PER_NODE })
           : await RedisPendingStore.open<PendingAttempt>({
               redis,
               nodeId: node.id,

@@ -277,6 +277,8 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
         // Full: the file store says so on the engine's next put.
       }
     }
+    // Changes that waited for a write to Redis are acknowledged once the file has them.
+    this.#writes.settle(local.flush?.() ?? Promise.resolve());
   }
 
   /** Redis is up: renew the lease, pick up this instance's records (at open), write everything held back, drop the file. */

@@ -174,6 +174,20 @@ export class WriteBatches {
     this.#timer = undefined;
   }
 
+  /**
+   * Writes stop (Redis went away) while changes wait for the next one: their promises settle with
+   * `saved` (the local copy has them); the ids stay marked, for Redis once it is back.
+   */
+  settle(saved: Promise<void>): void {
+    this.cancel();
+    const batch = this.#batch;
+    this.#batch = undefined;
+    saved.then(
+      () => batch?.resolve(),
+      (failure: unknown) => batch?.reject(asError(failure)),
+    );
+  }
+
   /** Nothing marked will be written: their promises reject with `err`. */
   abandon(err: Error): void {
     this.cancel();
