@@ -294,6 +294,9 @@ describe('two Node-RED instances sharing state through Redis', function () {
       }
       const last = creates.at(-1);
       assert.ok(last && Date.parse(last.date_created) >= killedAt, `${context}\nthe sent attempt was created after A died, so by B`);
+      // A lease renewed at least twice per lease (every third, as it is) outlives A by half a lease at least.
+      const firstAfterKill = creates.find((c) => Date.parse(c.date_created) >= killedAt);
+      assert.ok(firstAfterKill && Date.parse(firstAfterKill.date_created) >= killedAt + LEASE_MS / 2, `${context}\nB waited for A's lease before taking the attempt over (killed at ${new Date(killedAt).toISOString()})`);
     }
     assert.ok(rig.b.alive);
   });
