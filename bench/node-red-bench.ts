@@ -33,7 +33,7 @@ export interface SendFigures extends DriveResult {
 }
 
 export interface ReceiveFigures {
-  variant: 'node' | 'core';
+  variant: 'node' | 'core' | 'memory' | 'redis';
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -75,14 +75,14 @@ async function fetchToken(tokenUrl: string, clientId: string, clientSecret: stri
 }
 
 /** The next request's body and headers: each call makes another one. */
-type RequestFor = () => { body: string; headers: Record<string, string> };
+export type RequestFor = () => { body: string; headers: Record<string, string> };
 
 /**
  * One autocannon run. Every request is another event (its own CommandSid, so its own signature) under
  * its own idempotency token, as a busy Fleet sends them: command-in emits each, none is a duplicate.
  * The core flow gets the same bodies and headers, so both cost the load generator alike.
  */
-function cannon(url: string, seconds: number, connections: number, requestFor: RequestFor): Promise<autocannon.Result> {
+export function cannon(url: string, seconds: number, connections: number, requestFor: RequestFor): Promise<autocannon.Result> {
   const first = requestFor();
   return autocannon({
     url,
@@ -102,7 +102,40 @@ function cannon(url: string, seconds: number, connections: number, requestFor: R
   });
 }
 
-function receiveFigures(variant: 'node' | 'core', result: autocannon.Result): ReceiveFigures {
+/**
+ * Status callbacks as a busy Fleet sends them, one per call: each another event (its own CommandSid,
+ * so its own signature) under its own idempotency token, so command-in emits each and none is a
+ * duplicate. Signed for `signedFor`; without it the signature is computed all the same (for
+ * `computeFor`) and left out, so a core flow costs the load generator alike.
+ */
+export function signedCallbacks(computeFor: string, signedFor: string | undefined): RequestFor {
+  const prefix = Math.random().toString(36).slice(2);
+  const paramsFor = (n: number): Record<string, string> => ({
+    AccountSid: B2_ACCOUNT_SID,
+    CommandSid: `HG${n.toString(16).padStart(32, '0')}`,
+    SimSid: `HS${'fedcba9876543210'.repeat(2)}`,
+    SimUniqueName: 'bench-device',
+    Status: 'sent',
+    Direction: 'to_sim',
+    PayloadType: 'text',
+    ApiVersion: 'v1',
+  });
+  // One counter per target across its warm-up and runs: a CommandSid seen before would be a duplicate.
+  let n = 0;
+  return () => {
+    n++;
+    const params = paramsFor(n);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'i-twilio-idempotency-token': `${prefix}-${n}`,
+    };
+    const signature = twilioSignature(B2_AUTH_TOKEN, signedFor ?? computeFor, params);
+    if (signedFor !== undefined) headers['x-twilio-signature'] = signature;
+    return { body: new URLSearchParams(params).toString(), headers };
+  };
+}
+
+export function receiveFigures(variant: ReceiveFigures['variant'], result: autocannon.Result): ReceiveFigures {
   return {
     variant,
     requestsPerSecond: result.requests.average,
@@ -172,35 +205,9 @@ export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<Nod
       receive = { skipped: 'supersim-command-in is not built yet (dist/nodes/supersim-command-in.js missing)' };
     } else {
       log(`B2: autocannon ${options.receiveSeconds} s at ${options.receiveConnections} connections, each target`);
-      const prefix = Math.random().toString(36).slice(2);
-      const paramsFor = (n: number): Record<string, string> => ({
-        AccountSid: B2_ACCOUNT_SID,
-        CommandSid: `HG${n.toString(16).padStart(32, '0')}`,
-        SimSid: `HS${'fedcba9876543210'.repeat(2)}`,
-        SimUniqueName: 'bench-device',
-        Status: 'sent',
-        Direction: 'to_sim',
-        PayloadType: 'text',
-        ApiVersion: 'v1',
-      });
       const nodeUrl = new URL(B2_PATHS.node.slice(1), nodeRed.nodeUrl).toString();
       const coreUrl = new URL(B2_PATHS.core.slice(1), nodeRed.nodeUrl).toString();
-      // One counter per target across its warm-up and runs: a CommandSid seen before would be a duplicate.
-      const requestFor = (signedFor: string | undefined): RequestFor => {
-        let n = 0;
-        return () => {
-          n++;
-          const params = paramsFor(n);
-          const headers: Record<string, string> = {
-            'content-type': 'application/x-www-form-urlencoded',
-            'i-twilio-idempotency-token': `${prefix}-${n}`,
-          };
-          // Both variants compute the signature, so the load generator works alike for each.
-          const signature = twilioSignature(B2_AUTH_TOKEN, signedFor ?? nodeUrl, params);
-          if (signedFor !== undefined) headers['x-twilio-signature'] = signature;
-          return { body: new URLSearchParams(params).toString(), headers };
-        };
-      };
+      const requestFor = (signedFor: string | undefined): RequestFor => signedCallbacks(nodeUrl, signedFor);
       const nodeRequests = requestFor(nodeUrl);
       const coreRequests = requestFor(undefined);
       // Warm both; then each target for half the time, twice, in the order node, core, core, node.

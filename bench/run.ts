@@ -12,9 +12,10 @@
  *   B6  listing 10 000 SIMs through supersim-sims (split) vs the raw client's iterator, and its heap (bench/sims-bench.ts)
  *   B7  10 000 pending attempts kept trying: heap each, store writes/s while they change, resume time
  *       after a SIGKILL (bench/pending-attempts.ts)
+ *   B8  callbacks/s into supersim-command-in with Redis idempotency vs in memory, autocannon (bench/redis-bench.ts)
  *
  * Sizes can be changed for a quick look: BENCH_B1_MESSAGES, BENCH_B2_SECONDS, BENCH_B5_STARTS,
- * BENCH_B7_PENDING, BENCH_B7_CHURN_SECONDS; BENCH_ONLY=B4,B7 runs only those. A goal missed makes the
+ * BENCH_B7_PENDING, BENCH_B7_CHURN_SECONDS, BENCH_B8_SECONDS; BENCH_ONLY=B4,B7 runs only those. A goal missed makes the
  * run exit with 1 once the table is printed and written.
  */
 import { execFile } from 'node:child_process';
@@ -29,6 +30,8 @@ import { runNodeRedBench } from './node-red-bench';
 import type { NodeRedBenchResult } from './node-red-bench';
 import { runPendingBench } from './pending-attempts';
 import type { PendingBenchResult } from './pending-attempts';
+import { runRedisBench } from './redis-bench';
+import type { RedisBenchResult } from './redis-bench';
 import { measureStartup } from './startup';
 import type { StartupResult } from './startup';
 // ---- B6 (bench/sims-bench.ts) ----
@@ -53,6 +56,9 @@ const B7_CHURN_SECONDS = Number(process.env.BENCH_B7_CHURN_SECONDS ?? 10);
 const B7_MAX_BYTES_PER_ATTEMPT = 2 * 1024;
 const B7_MAX_WRITES_PER_SECOND = 20;
 const B7_MAX_RESUME_MS = 2_000;
+const B8_SECONDS = Number(process.env.BENCH_B8_SECONDS ?? 10);
+const B8_CONNECTIONS = B2_CONNECTIONS;
+const B8_MIN_RATIO = 0.7;
 /** Which benchmarks run: all unless BENCH_ONLY names some (B1–B3 run together, in one Node-RED). */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((id) => id.trim().toUpperCase()).filter((id) => id !== '');
 const runs = (...ids: string[]): boolean => ONLY === undefined || ids.some((id) => ONLY.includes(id));
@@ -203,6 +209,21 @@ function pendingRows(b7: PendingBenchResult): Row[] {
   ];
 }
 
+function redisRow(b8: RedisBenchResult): Row {
+  const figure = `callbacks/s, supersim-command-in with Redis (${B8_SECONDS} s)`;
+  if ('skipped' in b8) return { id: 'B8', figure, measured: `skipped: ${b8.skipped}`, baseline: '', ratio: '', goal: `>= ${B8_MIN_RATIO}x`, met: '-' };
+  const ratio = b8.redis.requestsPerSecond / b8.memory.requestsPerSecond;
+  return {
+    id: 'B8',
+    figure,
+    measured: `${fmt(b8.redis.requestsPerSecond)}/s, p99 ${ms(b8.redis.p99Ms)} ms`,
+    baseline: `in memory ${fmt(b8.memory.requestsPerSecond)}/s, p99 ${ms(b8.memory.p99Ms)} ms`,
+    ratio: `${ratio.toFixed(2)}x`,
+    goal: `>= ${B8_MIN_RATIO}x`,
+    met: met(ratio >= B8_MIN_RATIO),
+  };
+}
+
 function printTable(rows: Row[]): void {
   const columns: (keyof Row)[] = ['id', 'figure', 'measured', 'baseline', 'ratio', 'goal', 'met'];
   const titles: Record<keyof Row, string> = { id: '', figure: 'figure', measured: 'measured', baseline: 'baseline (same run)', ratio: 'ratio', goal: 'goal', met: 'met' };
@@ -267,6 +288,11 @@ async function main(): Promise<void> {
     rows.push(...pendingRows(b7));
     results.b7 = b7;
   }
+  if (runs('B8')) {
+    const b8 = await runRedisBench({ seconds: B8_SECONDS, connections: B8_CONNECTIONS, log });
+    rows.push(redisRow(b8));
+    results.b8 = b8;
+  }
 
   const setUp = runs('B1', 'B2', 'B3') ? `; B1 window ${B1_WINDOW} messages in flight, account maxInFlight at its default 16; B2 ${B2_CONNECTIONS} connections` : '';
   console.log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s${setUp})\n`);
@@ -289,6 +315,7 @@ async function main(): Promise<void> {
           b4: { commands: B4_COMMANDS, cap: B4_CAP },
           b5: { starts: B5_STARTS },
           b7: { pending: B7_PENDING, churnSeconds: B7_CHURN_SECONDS },
+          b8: { seconds: B8_SECONDS, connections: B8_CONNECTIONS },
         },
         table: rows,
         ...results,

@@ -137,7 +137,7 @@ function isLinked(path: string): boolean {
  * child, and Node-RED renames its process to "node-red", so its arguments no longer tell which
  * userDir it has: its working directory does (the launcher starts it there; one runs there at a time).
  */
-function nodeRedPid(userDir: string): number | undefined {
+export function nodeRedPid(userDir: string): number | undefined {
   const wanted = realpathSync(userDir);
   if (existsSync('/proc/self/cwd')) {
     for (const entry of readdirSync('/proc')) {
