@@ -81,6 +81,8 @@ export class FollowUps {
   #removing = false;
   /** Records taken over by another instance were reported (once per node). */
   #lostWarned = false;
+  /** Whether an outage was reported, so that Redis back is said only after it. */
+  #wentLocal = false;
 
   constructor(options: FollowUpsOptions) {
     this.#options = options;
@@ -245,9 +247,15 @@ export class FollowUps {
 
   #modeChanged(mode: 'redis' | 'local'): void {
     const { RED, node } = this.#options;
-    // Once per outage: the store changes mode only when Redis goes away or comes back.
-    if (mode === 'local') node.warn(RED._(`${node.type}.errors.pending-local`, { file: this.#localText() }));
-    else node.log(RED._(`${node.type}.errors.pending-shared`));
+    // Once per outage: the store changes mode only when Redis goes away or comes back. Its first
+    // connection at start is no "back": nothing was said about an outage.
+    if (mode === 'local') {
+      this.#wentLocal = true;
+      node.warn(RED._(`${node.type}.errors.pending-local`, { file: this.#localText() }));
+    } else if (this.#wentLocal) {
+      this.#wentLocal = false;
+      node.log(RED._(`${node.type}.errors.pending-shared`));
+    }
   }
 
   #localText(): string {
