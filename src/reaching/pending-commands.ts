@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { CommandEvent } from '../callbacks';
-import { isCommandStatus } from '../commands';
-import type { CommandStatus } from '../shared';
-import type { StatusUpdate } from '../tracking';
 import { AnswerWaits } from './answer-waits';
 import { Attempts } from './attempts';
 import { ReachError, ReachRefusal, durationText } from './errors';
 import type { ReachErrorCode } from './errors';
-import { MAX_TIMER_MS, errorCodeOf, newJob } from './job';
+import { newJob } from './job';
 import type { Job, NewCommand, PendingCommandsOptions } from './job';
 import { deserialiseMessage, serialiseMessage } from './messages';
+import { StatusFollow } from './status-follow';
 import type { CommandResource, PendingAttempt } from './types';
 
 export type { NewCommand, PendingCommandsOptions, PendingEvents, PendingJob } from './job';
@@ -23,7 +21,8 @@ export const RESUME_SPREAD_MS = 5_000;
  * each attempt's status, create the command again only after the API said `failed`, wait for the
  * answer, and keep every kept-trying message in a durable store so that a restart resumes it. Each
  * message ends in exactly one of: its goal (and the answer, when awaited), or one Catch error.
- * Creating later attempts lives in attempts.ts, waiting for answers in answer-waits.ts.
+ * Creating later attempts lives in attempts.ts, following each one's status in status-follow.ts,
+ * waiting for answers in answer-waits.ts.
  */
 export class PendingCommands {
   readonly #options: PendingCommandsOptions;
@@ -34,6 +33,7 @@ export class PendingCommands {
   readonly #stopping = new AbortController();
   readonly #waits: AnswerWaits;
   readonly #attempts: Attempts;
+  readonly #follows: StatusFollow;
   #live = 0;
   #backoff = 0;
 
@@ -58,11 +58,22 @@ export class PendingCommands {
       signal: this.#stopping.signal,
       now: this.#now,
       jobs: () => this.#jobs.values(),
-      follow: (job, mode) => this.#follow(job, mode),
+      follow: (job, mode) => this.#follows.follow(job, mode),
       fail: (job, code, values, cause) => this.#fail(job, code, values, cause),
       giveUp: (job) => this.#giveUp(job),
-      toBackoff: (job, at) => this.#toBackoff(job, at),
+      toBackoff: (job, at) => this.#follows.toBackoff(job, at),
       leaveBackoff: (job) => this.#setBackoff(job, false),
+      save: (job) => this.#save(job),
+    });
+    this.#follows = new StatusFollow({
+      options,
+      now: this.#now,
+      waitForAnswer: (job, timeoutMs, source) => this.#waits.start(job, timeoutMs, source),
+      nextAttempt: (job) => void this.#attempts.next(job),
+      enterBackoff: (job) => this.#setBackoff(job, true),
+      fail: (job, code, values, cause) => this.#fail(job, code, values, cause),
+      giveUp: (job) => this.#giveUp(job),
+      finish: (job) => this.#finish(job),
       save: (job) => this.#save(job),
     });
   }
@@ -130,7 +141,7 @@ export class PendingCommands {
     record.announced = !this.#stopping.signal.aborted;
     // Written even when the node is stopping meanwhile, so that the resuming node knows the sid.
     if (durable) await this.#options.store.put(record).catch((error: unknown) => this.#options.events.storeFailed(error));
-    return { resource: created.resource, follow: () => this.#follow(job, created.mode), announce: record.announced || !durable };
+    return { resource: created.resource, follow: () => this.#follows.follow(job, created.mode), announce: record.announced || !durable };
   }
 
   /** Resumes what a previous run of this node left pending (a restart, a crash, a redeploy). */
@@ -151,13 +162,13 @@ export class PendingCommands {
           creating.push(job);
           break;
         case 'following':
-          if (record.announced) this.#follow(job, 'poll');
+          if (record.announced) this.#follows.follow(job, 'poll');
           else void this.#announceThenFollow(job);
           break;
         case 'backoff': {
           // Attempts that came due while Node-RED was down are spread over a few seconds, not sent in one burst.
           const due = record.nextAttemptAt ?? this.#now();
-          this.#toBackoff(job, due > this.#now() ? due : this.#now() + Math.random() * RESUME_SPREAD_MS);
+          this.#follows.toBackoff(job, due > this.#now() ? due : this.#now() + Math.random() * RESUME_SPREAD_MS);
           break;
         }
         case 'answer':
@@ -198,7 +209,7 @@ export class PendingCommands {
     this.#attempts.announce(job, resource);
     this.#save(job);
     // Callbacks that came while Node-RED was down are lost: only a poll can tell what happened.
-    this.#follow(job, 'poll');
+    this.#follows.follow(job, 'poll');
   }
 
   /**
@@ -224,107 +235,7 @@ export class PendingCommands {
     return dropped;
   }
 
-  // ---- the life of a job -------------------------------------------------------------------------
-
-  #follow(job: Job, mode: 'callback' | 'poll'): void {
-    const { record } = job;
-    if (job.ended) return;
-    const sid = record.sid;
-    const status = record.status as CommandStatus | undefined;
-    if (sid === undefined || !isCommandStatus(status)) {
-      this.#fail(job, 'attempt-unknown', { reason: 'the API answered without a usable sid and status' });
-      return;
-    }
-    // Without keeping trying, the answer is awaited from the start: it may come before `sent` is seen.
-    if (!job.durable && record.answerTimeoutMs !== undefined) this.#waits.start(job, record.answerTimeoutMs, this.#options.answerSource());
-    job.following = true;
-    const started = this.#options.tracker.track({
-      kind: record.kind,
-      resource: { sid, status },
-      mode,
-      timeoutMs: Math.min(record.followMs, MAX_TIMER_MS),
-      deliveryReceipt: record.deliveryReceipt,
-      onUpdate: (update) => this.#onStatus(job, update),
-      onEnd: (reason) => {
-        if (job.ended || !job.following) return;
-        job.following = false;
-        if (reason === 'closed') return;
-        if (reason === 'final') this.#onGoal(job);
-        else this.#onUnknown(job, reason === 'timeout' ? `its status did not become final within ${durationText(record.followMs)}` : 'its status could not be read');
-      },
-    });
-    if (!started && job.following) {
-      job.following = false;
-      this.#onUnknown(job, 'too many commands are followed at once');
-    }
-  }
-
-  #onStatus(job: Job, update: StatusUpdate): void {
-    // A message answered (or given up) still reports its command's later statuses: they are true.
-    if (job.reportStatus) this.#options.events.status(job, update);
-    if (job.ended) return;
-    const { record } = job;
-    record.status = update.status;
-    if (update.status === 'failed') {
-      job.following = false;
-      record.lastErrorCode = errorCodeOf(update.resource);
-      this.#onFailed(job);
-      return;
-    }
-    if (update.final) {
-      job.following = false;
-      this.#onGoal(job);
-      return;
-    }
-    this.#save(job);
-  }
-
-  /** The attempt reached its goal (sent, or delivered where a receipt comes). */
-  #onGoal(job: Job): void {
-    const { record } = job;
-    if (job.ended) return;
-    if (record.status === 'failed') return this.#onFailed(job);
-    if (record.answerTimeoutMs === undefined) return this.#finish(job);
-    if (job.durable) this.#waits.start(job, record.answerTimeoutMs, this.#options.answerSource());
-    else if (job.stopWaiting === undefined) this.#finish(job);
-  }
-
-  #onFailed(job: Job): void {
-    const { record } = job;
-    job.stopWaiting?.();
-    job.stopWaiting = undefined;
-    if (!job.durable) {
-      if (record.answerTimeoutMs !== undefined) this.#fail(job, 'no-answer-failed', { code: record.lastErrorCode ?? '?' });
-      else this.#finish(job);
-      return;
-    }
-    const now = this.#now();
-    if (now >= record.deadline) return this.#giveUp(job);
-    this.#toBackoff(job, Math.min(now + this.#options.backoffMs(record.attempt), record.deadline));
-  }
-
-  #onUnknown(job: Job, reason: string): void {
-    // Without keeping trying, an unknown outcome only ends the follow; the answer may still come.
-    if (!job.durable) {
-      if (job.stopWaiting === undefined) this.#finish(job);
-      return;
-    }
-    this.#fail(job, 'attempt-unknown', { reason });
-  }
-
-  #toBackoff(job: Job, at: number): void {
-    const { record } = job;
-    if (job.ended) return;
-    this.#setBackoff(job, true);
-    record.stage = 'backoff';
-    record.nextAttemptAt = at;
-    this.#save(job);
-    job.timer = setTimeout(() => {
-      job.timer = undefined;
-      void this.#attempts.next(job);
-    }, Math.min(Math.max(0, at - this.#now()), MAX_TIMER_MS));
-    this.#options.events.changed();
-  }
+  // ---- how a job ends, and its bookkeeping ------------------------------------------------------
 
   #answered(job: Job, answer: CommandEvent, request: CommandResource): void {
     this.#options.events.answered(job, answer, request);
