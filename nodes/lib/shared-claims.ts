@@ -5,19 +5,11 @@
 import { RedisClaimStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
 import type { SharedClaimStore } from '../../src/callbacks';
+import { onePer } from '../../src/shared';
 import { retainSharedRedis, sharedRedisOf } from './shared-state';
 import type { Node, NodeAPI } from './red';
 
-const stores = new WeakMap<SharedRedis, RedisClaimStore>();
-
-export function claimStoreFor(redis: SharedRedis): SharedClaimStore {
-  let store = stores.get(redis);
-  if (store === undefined) {
-    store = new RedisClaimStore(redis);
-    stores.set(redis, store);
-  }
-  return store;
-}
+export const claimStoreFor: (redis: SharedRedis) => SharedClaimStore = onePer((redis: SharedRedis) => new RedisClaimStore(redis));
 
 /** For a node without a Redis status of its own: keeps the connection while `node` runs; undefined without Redis. */
 export function sharedClaimsOf(RED: NodeAPI, node: Pick<Node, 'on'>): SharedClaimStore | undefined {

@@ -3,6 +3,7 @@
  * created resource, a received callback, an error. Only public fields of those go in: never a URL
  * with credentials, never a token, and payloads cut to what the sidebar shows.
  */
+import type { CommandEvent } from '../callbacks';
 import type { CommandDirection, CommandKind, CommandStatus } from '../shared';
 
 /** Characters of a payload (or an answer) a row carries; what follows is cut and marked with '…'. */
@@ -50,18 +51,8 @@ export interface CommandRow {
   node: RowNode | null;
 }
 
-/** What a received callback carries that a row shows: command-in's CommandEvent has this shape. */
-export interface ReceivedCommand {
-  sid: string;
-  kind: CommandKind;
-  direction: CommandDirection;
-  status: CommandStatus;
-  sim: { sid: string | null; uniqueName: string | null; iccid: string | null };
-  payloadType: 'text' | 'binary' | null;
-  payload: string | Buffer | null;
-  errorCode: number | null;
-  errorMessage: string | null;
-}
+/** What a received callback carries that a row shows: part of command-in's CommandEvent. */
+export type ReceivedCommand = Pick<CommandEvent, 'sid' | 'kind' | 'direction' | 'status' | 'sim' | 'payloadType' | 'payload' | 'errorCode' | 'errorMessage'>;
 
 /** `text` cut to `max` characters plus '…', never splitting a surrogate pair. */
 export function cutText(text: string, max: number): string {

@@ -1,6 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { asError, newBatch, refusedPut } from './pending-writes';
+import type { Batch } from './pending-writes';
 import type { PendingStoreLike, StoredRecord } from './types';
+
+export { PendingStoreFullError } from './pending-writes';
 
 export const PENDING_FORMAT = 'node-red-contrib-supersim/pending';
 export const PENDING_VERSION = 1;
@@ -36,28 +40,6 @@ export interface OpenedPendingStore<R extends StoredRecord> {
   problem?: string;
 }
 
-export class PendingStoreFullError extends Error {
-  constructor(readonly limit: number) {
-    super(`Too many pending attempts: this node keeps at most ${limit} at a time; wait for some to finish, or send fewer messages while devices are unreachable`);
-    this.name = 'PendingStoreFullError';
-  }
-}
-
-interface Batch {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-function newBatch(): Batch {
-  const batch = {} as Batch;
-  batch.promise = new Promise<void>((resolve, reject) => Object.assign(batch, { resolve, reject }));
-  // Callers that ignore a put's promise must not crash Node-RED with an unhandled rejection: onWriteError reports it.
-  batch.promise.catch(() => undefined);
-  return batch;
-}
-
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * The durable record of one node's pending attempts: a small JSON file written atomically (temp file, fsync,
@@ -136,9 +118,12 @@ export class PendingStore<R extends StoredRecord> implements PendingStoreLike<R>
 
   /** Replaces the record with its id; resolves once a write holding this version is on disk. */
   put(record: R): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('The pending store is closed: the node was stopped'));
-    if (typeof record?.id !== 'string') throw new TypeError('A pending record needs a string id');
-    if (!this.#records.has(record.id) && this.#records.size >= this.#maxRecords) throw new PendingStoreFullError(this.#maxRecords);
+    const refused = refusedPut(this.#closed, this.#records, record, this.#maxRecords);
+    // A closed store rejects (the node stopped meanwhile); a bad or unwelcome record is the caller's error, thrown.
+    if (refused !== undefined) {
+      if (this.#closed) return Promise.reject(refused);
+      throw refused;
+    }
     this.#records.set(record.id, record);
     return this.#changed();
   }

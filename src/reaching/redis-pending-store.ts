@@ -4,8 +4,8 @@ import { MAX_CALL_CHARS, PendingKeys, sharedValueOf } from './pending-leases';
 import type { WriteOp } from './pending-leases';
 
 export type { OpenedRedisPendingStore, RedisPendingStoreOptions } from './redis-store-parts';
-import { PendingStoreFullError } from './pending-store';
-import { WriteBatches, asError, leaseTimers, openLocalStore, sharedRecordOf } from './redis-store-parts';
+import { asError, refusedPut } from './pending-writes';
+import { WriteBatches, leaseTimers, openLocalStore, sharedRecordOf } from './redis-store-parts';
 import type { LocalStore, OpenedRedisPendingStore, RedisPendingStoreOptions } from './redis-store-parts';
 import type { PendingStoreLike, StoredRecord } from './types';
 
@@ -94,9 +94,12 @@ export class RedisPendingStore<R extends StoredRecord> implements PendingStoreLi
   }
 
   put(record: R): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('The pending store is closed: the node was stopped'));
-    if (typeof record?.id !== 'string') throw new TypeError('A pending record needs a string id');
-    if (!this.#records.has(record.id) && this.#records.size >= this.#options.maxRecords) throw new PendingStoreFullError(this.#options.maxRecords);
+    const refused = refusedPut(this.#closed, this.#records, record, this.#options.maxRecords);
+    // As the file store: a closed store rejects, a bad or unwelcome record is thrown.
+    if (refused !== undefined) {
+      if (this.#closed) return Promise.reject(refused);
+      throw refused;
+    }
     this.#records.set(record.id, record);
     return this.#changed(record.id);
   }

@@ -7,6 +7,8 @@ import { MemoryPendingStore } from './memory-store';
 import { recordOfShared } from './pending-leases';
 import type { LeaseRedis } from './pending-leases';
 import { PendingStore } from './pending-store';
+import { asError, newBatch } from './pending-writes';
+import type { Batch } from './pending-writes';
 import type { RedisPendingStore } from './redis-pending-store';
 import type { PendingStoreLike, StoredRecord } from './types';
 
@@ -88,20 +90,7 @@ export async function openLocalStore<R extends StoredRecord>(options: LocalStore
   return PendingStore.open<R>({ file: options.file, maxRecords: options.maxRecords, validate: options.validate, onWriteError: options.onWriteError });
 }
 
-export const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
-interface Batch {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-function newBatch(): Batch {
-  const batch = {} as Batch;
-  batch.promise = new Promise<void>((resolve, reject) => Object.assign(batch, { resolve, reject }));
-  batch.promise.catch(() => undefined);
-  return batch;
-}
 
 export interface WriteBatchesOptions {
   /** Whether writes may go out now (the store is open and writes to Redis). */

@@ -1,3 +1,4 @@
+import { onePer } from '../shared';
 import type { SharedRedis } from './connection';
 
 /** What routing needs of an event: its command SID (status events and answers alike). */
@@ -145,14 +146,5 @@ export class EventRouter {
   }
 }
 
-const routers = new WeakMap<RoutingRedis, EventRouter>();
-
 /** The one router of a Redis connection: one subscription for every account of the runtime. */
-export function eventRouterOf(redis: RoutingRedis): EventRouter {
-  let router = routers.get(redis);
-  if (router === undefined) {
-    router = new EventRouter(redis);
-    routers.set(redis, router);
-  }
-  return router;
-}
+export const eventRouterOf: (redis: RoutingRedis) => EventRouter = onePer((redis: RoutingRedis) => new EventRouter(redis));

@@ -1,3 +1,4 @@
 export * from './text';
 export * from './vocabulary';
 export { OldestFirstMap } from './oldest-first';
+export * from './one-per';
