@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { OldestFirstMap } from '../shared';
 import type { CommandEvent } from './event';
 
 export interface IdempotencyCacheOptions {
@@ -18,11 +19,12 @@ function keyOf(token: string): string {
 }
 
 /**
- * Keys seen recently. The Map's insertion order is the order keys were first seen, so the oldest
- * (first to expire, first to evict) is always at its head: each call is amortised O(1).
+ * Keys seen recently, oldest first (first to expire, first to evict). An OldestFirstMap rather than a
+ * Map's own iterator: a new iterator steps over every hole that expired and evicted keys leave, which
+ * made each callback cost O(size) once the cache was full.
  */
 class RecentKeys {
-  readonly #seenAt = new Map<string, number>();
+  readonly #seenAt = new OldestFirstMap<string, number>();
 
   constructor(
     private readonly maxEntries: number,
@@ -35,10 +37,12 @@ class RecentKeys {
     this.#expire(now);
     const seenAt = this.#seenAt.get(key);
     if (seenAt !== undefined && now - seenAt < this.ttlMs) return true;
-    // Delete first so a key seen again after expiry moves to the tail, keeping the order by time.
-    this.#seenAt.delete(key);
+    // set() moves a key seen again after expiry to the newest end, keeping the order by time.
     this.#seenAt.set(key, now);
-    if (this.#seenAt.size > this.maxEntries) this.#seenAt.delete(this.#seenAt.keys().next().value as string);
+    if (this.#seenAt.size > this.maxEntries) {
+      const oldest = this.#seenAt.oldest();
+      if (oldest !== undefined) this.#seenAt.delete(oldest[0]);
+    }
     return false;
   }
 
@@ -48,9 +52,8 @@ class RecentKeys {
   }
 
   #expire(now: number): void {
-    for (const [key, seenAt] of this.#seenAt) {
-      if (now - seenAt < this.ttlMs) return;
-      this.#seenAt.delete(key);
+    for (let oldest = this.#seenAt.oldest(); oldest !== undefined && now - oldest[1] >= this.ttlMs; oldest = this.#seenAt.oldest()) {
+      this.#seenAt.delete(oldest[0]);
     }
   }
 }
