@@ -11,11 +11,10 @@ import filterNode from '../../nodes/supersim-status-filter';
 import { sharedRedisOf } from '../../nodes/lib/shared-state';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { FilterSession } from '../../src/filter';
-import { RedisFilterStore, connectRedis } from '../../src/shared-state';
+import { RedisFilterStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
 import { collectMessages, helper, waitFor } from '../support/flows';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture } from '../support/redis-server';
 
 const CATALOGUE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', 'supersim-status-filter.json'), 'utf8')) as Record<string, unknown>;
 
@@ -52,32 +51,19 @@ function fromCallback(commandSid: string, status: string): Record<string, unknow
 
 describe('supersim-status-filter shared through Redis', function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
   let other: SharedRedis | undefined;
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   afterEach(async function () {
     await helper.unload();
     helper.settings({});
-    if (!server.running) await server.restart();
-    const admin = await otherInstance();
-    await admin.run((client) => client.flushAll());
-    await admin.close();
+    await fixture.reset();
     other = undefined;
   });
 
   async function otherInstance(): Promise<SharedRedis> {
-    if (other !== undefined) return other;
-    const redis = connectRedis({ url: server.url, keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
-    await waitFor(() => redis.health === 'up', 10_000, 'the other instance\'s connection');
-    other = redis;
-    return redis;
+    other ??= await fixture.connect();
+    return other;
   }
 
   /** The same filter node on another instance: its session on a connection of its own. */
@@ -94,7 +80,7 @@ describe('supersim-status-filter shared through Redis', function () {
   }
 
   async function start(withRedis: boolean): Promise<{ out: Record<string, unknown>[]; feed(...messages: Record<string, unknown>[]): Promise<void> }> {
-    helper.settings(withRedis ? { supersim: { redis: { url: server.url, keyPrefix: PREFIX } } } : {});
+    helper.settings(withRedis ? { supersim: { redis: { url: fixture.server.url, keyPrefix: PREFIX } } } : {});
     await helper.load([filterModule] as never, flow);
     if (withRedis) await waitFor(() => sharedRedisOf(runtime as NodeAPI)?.health === 'up', 10_000, 'the runtime\'s connection');
     const out = collectMessages('out');
@@ -159,7 +145,7 @@ describe('supersim-status-filter shared through Redis', function () {
   it('Redis down: messages still pass on the local state, the status says so and one warning is logged; Redis back: the status clears', async function () {
     const run = await start(true);
     await run.feed(fromCallback(sid(1), 'sent'));
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => /Redis down/.test(String(statuses().at(-1)?.text)), 10_000, 'the status to show the outage');
     await run.feed(fromCallback(sid(1), 'queued'), fromCallback(sid(1), 'delivered'), fromCallback(sid(2), 'queued'), fromCallback(sid(2), 'sent'));
     assert.deepEqual(
@@ -168,7 +154,7 @@ describe('supersim-status-filter shared through Redis', function () {
     );
     assert.equal(statuses().at(-1)?.fill, 'yellow');
     assert.equal(warnings().filter((w) => /Redis/.test(w)).length, 1, warnings().join('\n'));
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => !/Redis down/.test(String(statuses().at(-1)?.text)), 10_000, 'the status to clear');
     await run.feed(fromCallback(sid(3), 'queued'));
     await waitFor(() => statuses().at(-1)?.fill === 'green', 3_000, 'a green status');
