@@ -14,7 +14,7 @@ import { DASHBOARD_EXAMPLE_FILE, dashboardDirectory } from '../../scripts/demo-d
 import type { FlowNode } from '../../scripts/demo-dashboard';
 import { PROJECT_ROOT } from '../../scripts/start';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { deployFlows, startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -67,17 +67,7 @@ describe('the Device control panel (Dashboard 2) in a real browser', function ()
     await deployFlows(nodeRed, flow, { [account.id]: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } });
 
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // Nothing leaves this machine: any request elsewhere (a web font, a CDN) is refused and reported.
-    await context.route(
-      (url) => !['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:',
-      (route) => {
-        outside.push(route.request().url());
-        return route.abort();
-      },
-    );
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: VIEWPORT, pageErrors, outside }));
   });
 
   after(async function () {
@@ -87,12 +77,7 @@ describe('the Device control panel (Dashboard 2) in a real browser', function ()
     await simulator?.close();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-dashboard-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-dashboard-');
 
   it('its IP Command node waits for the answer and wires outputs 1, 2 and 3 to the table', function () {
     const send = example.find((node) => node.type === 'supersim-ip-command') as FlowNode;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { validateCallbackUrl, validateDevicePort, validateSimReference } from '../../src/commands';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { freePort } from '../support/net';
 import { adminToken, startNodeRed, TEST_ADMIN_AUTH, TEST_PASSWORD } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
@@ -150,11 +150,7 @@ describe('editor in a real browser', function () {
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret, webhookSecret: credentials.webhookSecret } },
     });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: { width: 1500, height: 950 }, pageErrors }));
     page.on('console', (message) => {
       // A refused request is logged by the browser itself; the tests provoke some on purpose.
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
@@ -169,11 +165,7 @@ describe('editor in a real browser', function () {
     await simulator?.close();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-');
 
   describe('palette and workspace', () => {
     it('shows IP Command and SMS Command under Super SIM in the palette', async () => {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -72,10 +72,7 @@ describe('the listing nodes\' editor', function () {
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
     });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: { width: 1400, height: 900 }, pageErrors }));
     await page.goto(nodeRed.adminUrl);
     await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes.node('lookup1') !== undefined, undefined, { timeout: 60_000 });
     await page.locator('[id="lookup1"].red-ui-flow-node-group').waitFor();
@@ -88,11 +85,7 @@ describe('the listing nodes\' editor', function () {
     await simulator?.close();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-listing-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-listing-');
 
   it('puts both nodes in the Super SIM palette, labelled in words, and the deployed ones are valid', async function () {
     const palette = page.locator('.red-ui-palette-node[data-palette-type="supersim-sims"], .red-ui-palette-node[data-palette-type="supersim-command-lookup"]');

@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DebugWatcher, pressInject } from '../../scripts/compat-support';
 import { DEMO_CATALOGUE_PATH, DEMO_IDS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorRED {
@@ -87,11 +87,7 @@ describe('palette, examples and the demo in a real browser', function () {
     // Dashboard example's import test below); the dashboard tab has a browser test of its own.
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined, dashboard: false });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: VIEWPORT, pageErrors }));
     page.on('request', (request) => requests.push(request.url()));
     page.on('response', (response) => {
       if (new URL(response.url()).pathname === `/${DEMO_CATALOGUE_PATH}`) catalogueAnswers.push(response.status());
@@ -108,12 +104,7 @@ describe('palette, examples and the demo in a real browser', function () {
     if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-palette-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-palette-');
 
   it('shows the six nodes under Super SIM, and the account only as a config node', async function () {
     const category = page.locator('.red-ui-palette-category').filter({ has: page.locator('.red-ui-palette-node[data-palette-type="supersim-ip-command"]') });

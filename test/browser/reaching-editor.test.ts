@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -126,11 +126,7 @@ describe('reaching the device in the send nodes\' editor', function () {
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
     });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: { width: 1400, height: 900 }, pageErrors }));
     await page.goto(nodeRed.adminUrl);
     await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes.node('ip1') !== undefined, undefined, { timeout: 60_000 });
     await page.locator('[id="ip1"].red-ui-flow-node-group').waitFor();
@@ -143,11 +139,7 @@ describe('reaching the device in the send nodes\' editor', function () {
     await simulator?.close();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-reaching-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-reaching-');
 
   it('gives both send nodes the defaults waitAnswer false, answerTimeout 60, retryFor 0 and two outputs', async () => {
     const defaults = await page.evaluate((keys) =>

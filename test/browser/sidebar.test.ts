@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { pressInject } from '../../scripts/compat-support';
 import { DEMO_IDS, DEMO_SIMS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorNode {
@@ -133,11 +133,7 @@ describe('the Super SIM commands sidebar in a real browser', function () {
     userDir = mkdtempSync(join(tmpdir(), 'supersim-sidebar-'));
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined });
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    ({ context, page } = await openPage(browser, { viewport: VIEWPORT, pageErrors }));
     page.on('websocket', (socket) => {
       socket.on('framereceived', ({ payload }) => {
         const at = Date.now();
@@ -168,12 +164,7 @@ describe('the Super SIM commands sidebar in a real browser', function () {
     if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-sidebar-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`) }).catch(() => undefined);
-    }
-  });
+  screenshotOnFailure(() => page, ARTIFACTS, 'failed-sidebar-');
 
   /** The row sent to `sim` that was not there before: its key. */
   async function newRowTo(sim: string, known: string[], timeoutMs: number): Promise<string> {
