@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DebugWatcher, pressInject } from '../../scripts/compat-support';
 import { DEMO_CATALOGUE_PATH, DEMO_IDS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
-import { launchBrowser, openPage, requireBrowser, screenshotOnFailure } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorRED {
@@ -70,24 +70,21 @@ interface Box {
 
 describe('palette, examples and the demo in a real browser', function () {
   this.timeout(180_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-palette-' });
 
   let userDir: string;
   let demo: DemoRun;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
   const requests: string[] = [];
   const catalogueAnswers: number[] = [];
 
   before(async function () {
-    requireBrowser(this);
     userDir = mkdtempSync(join(tmpdir(), 'supersim-palette-'));
     // Without the dashboard tab: this Node-RED is the one a user has before installing Dashboard 2 (the
     // Dashboard example's import test below); the dashboard tab has a browser test of its own.
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined, dashboard: false });
-    browser = await launchBrowser();
-    ({ context, page } = await openPage(browser, { viewport: VIEWPORT, pageErrors }));
+    page = await browser.open({ viewport: VIEWPORT, pageErrors });
     page.on('request', (request) => requests.push(request.url()));
     page.on('response', (response) => {
       if (new URL(response.url()).pathname === `/${DEMO_CATALOGUE_PATH}`) catalogueAnswers.push(response.status());
@@ -98,13 +95,9 @@ describe('palette, examples and the demo in a real browser', function () {
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await demo?.stop();
     if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
-
-  screenshotOnFailure(() => page, ARTIFACTS, 'failed-palette-');
 
   it('shows the six nodes under Super SIM, and the account only as a config node', async function () {
     const category = page.locator('.red-ui-palette-category').filter({ has: page.locator('.red-ui-palette-node[data-palette-type="supersim-ip-command"]') });

@@ -59,7 +59,6 @@ describe('callbacks emitted once across instances (command-in and the account ro
   const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
   let server: { url: string; close(): Promise<void> };
   let sim: Simulator;
-  let other: SharedRedis | undefined;
 
   before(async function () {
     server = await serveHttpNode();
@@ -75,13 +74,10 @@ describe('callbacks emitted once across instances (command-in and the account ro
     await helper.unload();
     helper.settings({});
     await fixture.reset();
-    other = undefined;
   });
 
-  async function otherInstance(): Promise<SharedRedis> {
-    other ??= await fixture.connect();
-    return other;
-  }
+  /** Another instance's connection (its own instanceId), as the test plays it. */
+  const otherInstance = (): Promise<SharedRedis> => fixture.ownConnection();
 
   /** What another Node-RED, given the same callback first, leaves in Redis. */
   async function claimedElsewhere(scope: string, token: string, params: Record<string, string>): Promise<void> {

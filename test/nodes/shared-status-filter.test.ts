@@ -52,19 +52,15 @@ function fromCallback(commandSid: string, status: string): Record<string, unknow
 describe('supersim-status-filter shared through Redis', function () {
   this.timeout(30_000);
   const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
-  let other: SharedRedis | undefined;
 
   afterEach(async function () {
     await helper.unload();
     helper.settings({});
     await fixture.reset();
-    other = undefined;
   });
 
-  async function otherInstance(): Promise<SharedRedis> {
-    other ??= await fixture.connect();
-    return other;
-  }
+  /** Another instance's connection (its own instanceId), as the test plays it. */
+  const otherInstance = (): Promise<SharedRedis> => fixture.ownConnection();
 
   /** The same filter node on another instance: its session on a connection of its own. */
   async function otherFilter(): Promise<(msg: Record<string, unknown>) => Promise<string>> {

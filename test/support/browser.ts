@@ -92,16 +92,41 @@ export async function openPage(browser: Browser, options: PageOptions): Promise<
   return { context, page };
 }
 
+export interface BrowserFixture {
+  /** Launches the browser (the first time) and opens the suite's page, as openPage does. */
+  open(options: PageOptions): Promise<Page>;
+}
+
 /**
- * Registers an afterEach hook: a failed test leaves a screenshot of the page in `directory`, named
- * `<prefix><the test's title>.png`, so a failure on CI can be seen.
+ * Registers in the calling `describe`: a `before` hook that skips the suite without a browser (as
+ * requireBrowser does), an `afterEach` hook that leaves a screenshot of the page after a failed test
+ * (`<directory>/<prefix><the test's title>.png`, so a failure on CI can be seen), and an `after` hook
+ * that closes the page's context and the browser.
  */
-export function screenshotOnFailure(page: () => Page | undefined, directory: string, prefix: string): void {
-  afterEach(async function () {
-    const shown = page();
-    if (this.currentTest?.state !== 'failed' || shown === undefined) return;
-    mkdirSync(directory, { recursive: true });
-    const title = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
-    await shown.screenshot({ path: join(directory, `${prefix}${title}.png`) }).catch(() => undefined);
+export function browserFixture(screenshots: { directory: string; prefix: string }): BrowserFixture {
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+
+  before(function () {
+    requireBrowser(this);
   });
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || page === undefined) return;
+    mkdirSync(screenshots.directory, { recursive: true });
+    const title = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+    await page.screenshot({ path: join(screenshots.directory, `${screenshots.prefix}${title}.png`) }).catch(() => undefined);
+  });
+  after(async function () {
+    await context?.close();
+    await browser?.close();
+  });
+
+  return {
+    async open(options) {
+      browser ??= await launchBrowser();
+      ({ context, page } = await openPage(browser, options));
+      return page;
+    },
+  };
 }

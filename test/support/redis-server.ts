@@ -136,7 +136,9 @@ export interface RedisFixture {
   readonly server: RedisServer;
   /** A new connection as one Node-RED instance has it (its own instanceId), once it is up; reset() closes it. */
   connect(): Promise<SharedRedis>;
-  /** The test's own look at Redis: one connection kept until reset(), waited on while Redis comes back. */
+  /** The test's own connection beside those under test: opened on first use, kept until reset(). */
+  ownConnection(): Promise<SharedRedis>;
+  /** The test's own look at Redis: `fn` on ownConnection() once it is up (it may be coming back from an outage). */
   admin<T>(fn: (client: RedisCommandClient) => Promise<T>): Promise<T>;
   /**
    * For an afterEach hook, after the test's own clean-up: the server started again if a test stopped it,
@@ -152,7 +154,7 @@ export interface RedisFixture {
  */
 export function redisFixture(settings: Omit<RedisSettings, 'url'>, options: ConnectOptions = {}): RedisFixture {
   let server: RedisServer | undefined;
-  let adminConnection: SharedRedis | undefined;
+  let ownOne: SharedRedis | undefined;
   const connections: SharedRedis[] = [];
 
   before(async function () {
@@ -177,18 +179,22 @@ export function redisFixture(settings: Omit<RedisSettings, 'url'>, options: Conn
       await whenUp(redis, 'the connection');
       return redis;
     },
+    async ownConnection() {
+      ownOne ??= await fixture.connect();
+      return ownOne;
+    },
     async admin(fn) {
-      adminConnection ??= await fixture.connect();
-      await whenUp(adminConnection, 'the admin connection');
-      return adminConnection.run(fn);
+      const own = await fixture.ownConnection();
+      await whenUp(own, 'the admin connection');
+      return own.run(fn);
     },
     async reset() {
       if (!fixture.server.running) await fixture.server.restart();
       for (const connection of connections.splice(0)) await connection.close();
-      adminConnection = undefined;
+      ownOne = undefined;
       await fixture.admin((client) => client.flushAll());
       for (const connection of connections.splice(0)) await connection.close();
-      adminConnection = undefined;
+      ownOne = undefined;
     },
   };
   return fixture;
