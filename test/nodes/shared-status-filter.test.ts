@@ -4,8 +4,6 @@
  * in-memory filter's; Redis down, it goes on with its local state and says so.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SinonSpy } from 'sinon';
 import filterNode from '../../nodes/supersim-status-filter';
 import { sharedRedisOf } from '../../nodes/lib/shared-state';
@@ -13,17 +11,10 @@ import type { NodeAPI } from '../../nodes/lib/red';
 import { FilterSession } from '../../src/filter';
 import { RedisFilterStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
-import { collectMessages, helper, waitFor } from '../support/flows';
+import { collectMessages, helper, translatorOf, waitFor } from '../support/flows';
 import { redisFixture } from '../support/redis-server';
 
-const CATALOGUE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', 'supersim-status-filter.json'), 'utf8')) as Record<string, unknown>;
-
-function translate(key: string, substitutions: Record<string, unknown> = {}): string {
-  let text: unknown = CATALOGUE;
-  for (const part of key.split('.')) text = (text as Record<string, unknown> | undefined)?.[part];
-  if (typeof text !== 'string') return key;
-  return text.replace(/__(\w+)__/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
-}
+const translate = translatorOf('supersim-status-filter');
 
 let runtime: NodeAPI | undefined;
 function filterModule(RED: NodeAPI): void {
