@@ -147,6 +147,20 @@ export function receiveFigures(variant: ReceiveFigures['variant'], result: autoc
   };
 }
 
+/** One variant's halves as one run of `seconds`: the requests added up, the latencies averaged (the halves had no failures). */
+export function combinedFigures(variant: ReceiveFigures['variant'], halves: ReceiveFigures[], seconds: number): ReceiveFigures {
+  const requests = halves.reduce((sum, r) => sum + r.requests, 0);
+  return {
+    variant,
+    requestsPerSecond: requests / seconds,
+    p50Ms: halves.reduce((sum, r) => sum + r.p50Ms, 0) / halves.length,
+    p99Ms: halves.reduce((sum, r) => sum + r.p99Ms, 0) / halves.length,
+    requests,
+    non2xx: 0,
+    errors: 0,
+  };
+}
+
 export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<NodeRedBenchResult> {
   const log = options.log;
   const hasCommandIn = existsSync(path.join(PROJECT_ROOT, 'dist', 'nodes', 'supersim-command-in.js'));
@@ -221,22 +235,7 @@ export async function runNodeRedBench(options: NodeRedBenchOptions): Promise<Nod
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`B2 ${variant}: ${run.non2xx} non-2xx answers and ${run.errors} errors`);
         halves[variant].push(run);
       }
-      const combine = (variant: 'node' | 'core'): ReceiveFigures => {
-        const runs = halves[variant];
-        const requests = runs.reduce((sum, r) => sum + r.requests, 0);
-        return {
-          variant,
-          requestsPerSecond: requests / options.receiveSeconds,
-          p50Ms: runs.reduce((sum, r) => sum + r.p50Ms, 0) / runs.length,
-          p99Ms: runs.reduce((sum, r) => sum + r.p99Ms, 0) / runs.length,
-          requests,
-          non2xx: 0,
-          errors: 0,
-        };
-      };
-      const nodeRun = combine('node');
-      const coreRun = combine('core');
-      receive = { node: nodeRun, core: coreRun };
+      receive = { node: combinedFigures('node', halves.node, options.receiveSeconds), core: combinedFigures('core', halves.core, options.receiveSeconds) };
     }
 
     return {

@@ -10,7 +10,7 @@ import { deployFlows, startNodeRed } from '../test/support/node-red-process';
 import type { NodeRedInstance } from '../test/support/node-red-process';
 import { redisAvailable, startRedisServer } from '../test/support/redis-server';
 import type { RedisServer } from '../test/support/redis-server';
-import { cannon, receiveFigures, signedCallbacks } from './node-red-bench';
+import { cannon, combinedFigures, receiveFigures, signedCallbacks } from './node-red-bench';
 import type { ReceiveFigures, RequestFor } from './node-red-bench';
 import { B2_ACCOUNT_SID, B2_AUTH_TOKEN, B2_PATHS } from './node-red-flows';
 
@@ -80,20 +80,7 @@ export async function runRedisBench(options: RedisBenchOptions): Promise<RedisBe
       if (run.non2xx > 0 || run.errors > 0) throw new Error(`B8 ${variant}: ${run.non2xx} non-2xx answers and ${run.errors} errors`);
       halves[variant].push(run);
     }
-    const combine = (variant: Variant): ReceiveFigures => {
-      const runs = halves[variant];
-      const total = runs.reduce((sum, r) => sum + r.requests, 0);
-      return {
-        variant,
-        requestsPerSecond: total / options.seconds,
-        p50Ms: runs.reduce((sum, r) => sum + r.p50Ms, 0) / runs.length,
-        p99Ms: runs.reduce((sum, r) => sum + r.p99Ms, 0) / runs.length,
-        requests: total,
-        non2xx: 0,
-        errors: 0,
-      };
-    };
-    const result = { memory: combine('memory'), redis: combine('redis') };
+    const result = { memory: combinedFigures('memory', halves.memory, options.seconds), redis: combinedFigures('redis', halves.redis, options.seconds) };
     // Each emitted callback leaves its token's key and its event's: fewer keys than callbacks would mean the figure is not Redis's.
     const keys = await keysIn(redis.url);
     if (keys < result.redis.requests) throw new Error(`B8: Redis holds ${keys} keys after ${result.redis.requests} callbacks: command-in did not claim them there`);

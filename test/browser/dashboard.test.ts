@@ -9,12 +9,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DASHBOARD_EXAMPLE_FILE, dashboardDirectory } from '../../scripts/demo-dashboard';
 import type { FlowNode } from '../../scripts/demo-dashboard';
 import { PROJECT_ROOT } from '../../scripts/start';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { deployFlows, startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -34,18 +34,16 @@ const ROW_TIMEOUT_MS = 20_000;
 
 describe('the Device control panel (Dashboard 2) in a real browser', function () {
   this.timeout(120_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-dashboard-' });
 
   let simulator: Simulator;
   let nodeRed: NodeRedInstance;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const outside: string[] = [];
   const pageErrors: string[] = [];
   let example: FlowNode[];
 
   before(async function () {
-    requireBrowser(this);
     const dashboardDir = dashboardDirectory(PROJECT_ROOT);
     if (dashboardDir === undefined) throw new Error('@flowfuse/node-red-dashboard is a devDependency: run "npm ci"');
     example = JSON.parse(readFileSync(join(PROJECT_ROOT, 'extras', DASHBOARD_EXAMPLE_FILE), 'utf8')) as FlowNode[];
@@ -66,32 +64,12 @@ describe('the Device control panel (Dashboard 2) in a real browser', function ()
     const { credentials } = simulator;
     await deployFlows(nodeRed, flow, { [account.id]: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } });
 
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // Nothing leaves this machine: any request elsewhere (a web font, a CDN) is refused and reported.
-    await context.route(
-      (url) => !['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:',
-      (route) => {
-        outside.push(route.request().url());
-        return route.abort();
-      },
-    );
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: VIEWPORT, pageErrors, outside });
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await nodeRed?.stop();
     await simulator?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-dashboard-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
   });
 
   it('its IP Command node waits for the answer and wires outputs 1, 2 and 3 to the table', function () {

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { validateCallbackUrl, validateDevicePort, validateSimReference } from '../../src/commands';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { freePort } from '../support/net';
 import { adminToken, startNodeRed, TEST_ADMIN_AUTH, TEST_PASSWORD } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
@@ -39,11 +39,10 @@ const HEX32 = '0123456789abcdef0123456789abcdef';
 
 describe('editor in a real browser', function () {
   this.timeout(120_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-' });
 
   let simulator: Simulator;
   let nodeRed: NodeRedInstance;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
@@ -119,7 +118,6 @@ describe('editor in a real browser', function () {
   }
 
   before(async function () {
-    requireBrowser(this);
     mkdirSync(ARTIFACTS, { recursive: true });
     simulator = await Simulator.start({ mode: 'kore', sims: [{ uniqueName: 'thermostat' }, { uniqueName: 'meter', api: 'wireless' }] });
     const { credentials } = simulator;
@@ -149,12 +147,7 @@ describe('editor in a real browser', function () {
       ],
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret, webhookSecret: credentials.webhookSecret } },
     });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: { width: 1500, height: 950 }, pageErrors });
     page.on('console', (message) => {
       // A refused request is logged by the browser itself; the tests provoke some on purpose.
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
@@ -163,16 +156,8 @@ describe('editor in a real browser', function () {
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await nodeRed?.stop();
     await simulator?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
   });
 
   describe('palette and workspace', () => {

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -30,11 +30,10 @@ const ARTIFACTS = join(__dirname, 'artifacts');
 
 describe('the listing nodes\' editor', function () {
   this.timeout(120_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-listing-' });
 
   let simulator: Simulator;
   let nodeRed: NodeRedInstance;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
 
@@ -58,7 +57,6 @@ describe('the listing nodes\' editor', function () {
   }
 
   before(async function () {
-    requireBrowser(this);
     mkdirSync(ARTIFACTS, { recursive: true });
     simulator = await Simulator.start({ mode: 'kore' });
     const { credentials } = simulator;
@@ -71,27 +69,15 @@ describe('the listing nodes\' editor', function () {
       ],
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
     });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: { width: 1400, height: 900 }, pageErrors });
     await page.goto(nodeRed.adminUrl);
     await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes.node('lookup1') !== undefined, undefined, { timeout: 60_000 });
     await page.locator('[id="lookup1"].red-ui-flow-node-group').waitFor();
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await nodeRed?.stop();
     await simulator?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-listing-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
   });
 
   it('puts both nodes in the Super SIM palette, labelled in words, and the deployed ones are valid', async function () {

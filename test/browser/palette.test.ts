@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DebugWatcher, pressInject } from '../../scripts/compat-support';
 import { DEMO_CATALOGUE_PATH, DEMO_IDS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorRED {
@@ -70,28 +70,21 @@ interface Box {
 
 describe('palette, examples and the demo in a real browser', function () {
   this.timeout(180_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-palette-' });
 
   let userDir: string;
   let demo: DemoRun;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
   const requests: string[] = [];
   const catalogueAnswers: number[] = [];
 
   before(async function () {
-    requireBrowser(this);
     userDir = mkdtempSync(join(tmpdir(), 'supersim-palette-'));
     // Without the dashboard tab: this Node-RED is the one a user has before installing Dashboard 2 (the
     // Dashboard example's import test below); the dashboard tab has a browser test of its own.
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined, dashboard: false });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: VIEWPORT, pageErrors });
     page.on('request', (request) => requests.push(request.url()));
     page.on('response', (response) => {
       if (new URL(response.url()).pathname === `/${DEMO_CATALOGUE_PATH}`) catalogueAnswers.push(response.status());
@@ -102,17 +95,8 @@ describe('palette, examples and the demo in a real browser', function () {
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await demo?.stop();
     if (userDir) rmSync(userDir, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-palette-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
   });
 
   it('shows the six nodes under Super SIM, and the account only as a config node', async function () {

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Simulator } from '../../src/simulator';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { startNodeRed } from '../support/node-red-process';
 import type { NodeRedInstance } from '../support/node-red-process';
 
@@ -46,11 +46,10 @@ const REACHING = ['waitAnswer', 'answerTimeout', 'retryFor', 'outputs'] as const
 
 describe('reaching the device in the send nodes\' editor', function () {
   this.timeout(120_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-reaching-' });
 
   let simulator: Simulator;
   let nodeRed: NodeRedInstance;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
 
@@ -109,7 +108,6 @@ describe('reaching the device in the send nodes\' editor', function () {
   const pick = (node: Record<string, unknown> | undefined): Record<string, unknown> => Object.fromEntries(REACHING.map((key) => [key, node?.[key]]));
 
   before(async function () {
-    requireBrowser(this);
     mkdirSync(ARTIFACTS, { recursive: true });
     simulator = await Simulator.start({ mode: 'kore', sims: [{ uniqueName: 'thermostat' }] });
     const { credentials } = simulator;
@@ -125,28 +123,15 @@ describe('reaching the device in the send nodes\' editor', function () {
       ],
       credentials: { acc1: { clientId: credentials.clientId, clientSecret: credentials.clientSecret } },
     });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: { width: 1400, height: 900 }, pageErrors });
     await page.goto(nodeRed.adminUrl);
     await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes.node('ip1') !== undefined, undefined, { timeout: 60_000 });
     await page.locator('[id="ip1"].red-ui-flow-node-group').waitFor();
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await nodeRed?.stop();
     await simulator?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(ARTIFACTS, `failed-reaching-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => undefined);
-    }
   });
 
   it('gives both send nodes the defaults waitAnswer false, answerTimeout 60, retryFor 0 and two outputs', async () => {

@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { pressInject } from '../../scripts/compat-support';
 import { DEMO_IDS, DEMO_SIMS, startDemo } from '../../scripts/start';
 import type { DemoRun } from '../../scripts/start';
-import { launchBrowser, requireBrowser } from '../support/browser';
+import { browserFixture } from '../support/browser';
 import { freePort } from '../support/net';
 
 interface EditorNode {
@@ -108,11 +108,10 @@ const DARK_THEME: Record<string, string> = {
 
 describe('the Super SIM commands sidebar in a real browser', function () {
   this.timeout(180_000);
+  const browser = browserFixture({ directory: ARTIFACTS, prefix: 'failed-sidebar-' });
 
   let userDir: string;
   let demo: DemoRun;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
   /** Arrival time (ms) of every supersim/commands message the page received over comms, and its text. */
@@ -121,7 +120,6 @@ describe('the Super SIM commands sidebar in a real browser', function () {
   const allFrames: string[] = [];
 
   before(async function () {
-    requireBrowser(this);
     // The tab's runtime (command log, snapshot route, comms batches) comes with the plugin's entry in
     // package.json; until that is there the editor has no tab to test.
     const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red'?: { plugins?: Record<string, string> } };
@@ -132,12 +130,7 @@ describe('the Super SIM commands sidebar in a real browser', function () {
     }
     userDir = mkdtempSync(join(tmpdir(), 'supersim-sidebar-'));
     demo = await startDemo({ port: await freePort(), simulatorPort: await freePort(), userDir, log: () => undefined });
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: VIEWPORT });
-    // tsx (esbuild, keepNames) wraps named functions in __name(); functions passed to page.evaluate take that call along.
-    await context.addInitScript('globalThis.__name = globalThis.__name || ((fn) => fn);');
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page = await browser.open({ viewport: VIEWPORT, pageErrors });
     page.on('websocket', (socket) => {
       socket.on('framereceived', ({ payload }) => {
         const at = Date.now();
@@ -162,17 +155,8 @@ describe('the Super SIM commands sidebar in a real browser', function () {
   });
 
   after(async function () {
-    await context?.close();
-    await browser?.close();
     await demo?.stop();
     if (userDir) rmSync(userDir, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `failed-sidebar-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}.png`) }).catch(() => undefined);
-    }
   });
 
   /** The row sent to `sim` that was not there before: its key. */

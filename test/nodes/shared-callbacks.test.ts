@@ -10,15 +10,14 @@ import sinon from 'sinon';
 import type { SinonSpy } from 'sinon';
 import { Agent, request } from 'undici';
 import { KORE_IDEMPOTENCY_HEADER, KORE_SIGNATURE_HEADER, koreSignature, sharedClaimKeysOf } from '../../src/callbacks';
-import { RedisClaimStore, connectRedis } from '../../src/shared-state';
+import { RedisClaimStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
 import { Simulator } from '../../src/simulator';
 import type { AccountNode } from '../../nodes/supersim-account';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { sharedRedisOf } from '../../nodes/lib/shared-state';
 import { accountFor, collectMessages, commandInModules, currentHttpNode, helper, logLines, serveHttpNode, waitFor } from '../support/flows';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture } from '../support/redis-server';
 
 const HOOK = '/hooks/shared';
 const HG = `HG${'0a'.repeat(16)}`;
@@ -57,14 +56,11 @@ async function post(sim: Simulator, base: string, path: string, params: Record<s
 
 describe('callbacks emitted once across instances (command-in and the account route, with Redis)', function () {
   this.timeout(30_000);
-  let redisServer: RedisServer;
+  const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
   let server: { url: string; close(): Promise<void> };
   let sim: Simulator;
-  let other: SharedRedis | undefined;
 
   before(async function () {
-    requireRedis(this);
-    redisServer = await startRedisServer();
     server = await serveHttpNode();
     sim = await Simulator.start({ mode: 'kore' });
   });
@@ -72,26 +68,16 @@ describe('callbacks emitted once across instances (command-in and the account ro
     await server?.close();
     await sim?.close();
     await agent.close();
-    await redisServer?.stop();
   });
   afterEach(async function () {
     sinon.restore();
     await helper.unload();
     helper.settings({});
-    if (!redisServer.running) await redisServer.restart();
-    const admin = await otherInstance();
-    await admin.run((client) => client.flushAll());
-    await admin.close();
-    other = undefined;
+    await fixture.reset();
   });
 
-  async function otherInstance(): Promise<SharedRedis> {
-    if (other !== undefined) return other;
-    const redis = connectRedis({ url: redisServer.url, keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
-    await waitFor(() => redis.health === 'up', 10_000, 'the other instance\'s connection');
-    other = redis;
-    return redis;
-  }
+  /** Another instance's connection (its own instanceId), as the test plays it. */
+  const otherInstance = (): Promise<SharedRedis> => fixture.ownConnection();
 
   /** What another Node-RED, given the same callback first, leaves in Redis. */
   async function claimedElsewhere(scope: string, token: string, params: Record<string, string>): Promise<void> {
@@ -102,7 +88,7 @@ describe('callbacks emitted once across instances (command-in and the account ro
   }
 
   async function load(withRedis = true): Promise<void> {
-    helper.settings(withRedis ? { supersim: { redis: { url: redisServer.url, keyPrefix: PREFIX } } } : {});
+    helper.settings(withRedis ? { supersim: { redis: { url: fixture.server.url, keyPrefix: PREFIX } } } : {});
     const account = accountFor(sim, { callbackBaseUrl: server.url });
     await helper.load(
       MODULES,
@@ -180,7 +166,7 @@ describe('callbacks emitted once across instances (command-in and the account ro
   it('Redis down: the status says so, one warning is logged, callbacks are still emitted; once back, their claims are written', async function () {
     await load();
     const fromDevices = collectMessages('fromDevices');
-    await redisServer.kill();
+    await fixture.server.kill();
     const node = helper.getNode('in');
     const statuses = (): { fill?: string; text?: string }[] => (node.status as unknown as SinonSpy).getCalls().map((c) => c.args[0] as { fill?: string; text?: string });
     await waitFor(() => statuses().some((s) => /Redis down/.test(String(s.text))), 10_000, 'the status to show the outage');
@@ -191,7 +177,7 @@ describe('callbacks emitted once across instances (command-in and the account ro
     const warnings = logLines('in', 30).filter((line) => /Redis/.test(line));
     assert.equal(warnings.length, 1, warnings.join('\n'));
 
-    await redisServer.restart();
+    await fixture.server.restart();
     await waitFor(() => !/Redis down/.test(String(statuses().at(-1)?.text)), 10_000, 'the status to clear');
     const deadline = Date.now() + 5_000;
     while ((await redisKeys()).length < 2 && Date.now() < deadline) await quietly(50);

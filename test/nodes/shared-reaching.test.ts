@@ -24,12 +24,11 @@ import { sharedValueOf } from '../../src/reaching/pending-leases';
 import { createCommand } from '../../src/sending';
 import type { CreateRequest } from '../../src/sending';
 import { connectRedis, eventRouterOf } from '../../src/shared-state';
-import type { RedisCommandClient, SharedRedis } from '../../src/shared-state';
+import type { RedisCommandClient } from '../../src/shared-state';
 import { Simulator } from '../../src/simulator';
 import { CallbackHub } from '../../src/tracking';
 import { collectMessages, helper, logLines } from '../support/flows';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture } from '../support/redis-server';
 import { HOOK, echoDevices, ipSend, reachFlow, reachingModules, serveHttpNode, statusTexts } from './reaching-flows';
 
 const FAST = { ipSentMs: 10, smsSentMs: 10, smsDeliveredMs: 20, callbackRetryMs: 20 };
@@ -64,23 +63,17 @@ function sleep(ms: number): Promise<void> {
 
 describe('send nodes on a shared Redis: pending attempts, routing, Redis down', function () {
   this.timeout(30_000);
-  let redisServer: RedisServer;
+  const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: LEASE_MS }, { maxReconnectDelayMs: 200 });
   let server: { url: string; close(): Promise<void> };
   let sim: Simulator | undefined;
   let dir: string;
-  let admin: SharedRedis;
   const closing: Array<() => Promise<void>> = [];
 
   before(async function () {
-    requireRedis(this);
-    redisServer = await startRedisServer();
     server = await serveHttpNode();
-    admin = connectRedis({ url: redisServer.url, keyPrefix: PREFIX, leaseMs: LEASE_MS }, { maxReconnectDelayMs: 200 });
   });
   after(async function () {
-    await admin?.close();
     await server?.close();
-    await redisServer?.stop();
   });
   beforeEach(function () {
     dir = mkdtempSync(join(tmpdir(), 'supersim-shared-reach-'));
@@ -91,18 +84,16 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
     await sim?.close();
     sim = undefined;
     helper.settings({});
-    if (!redisServer.running) await redisServer.restart();
-    await waitFor(() => admin.health === 'up', 10_000, 'the admin connection');
-    await run((client) => client.flushAll());
+    await fixture.reset();
     rmSync(dir, { recursive: true, force: true });
   });
 
   function run<T>(fn: (client: RedisCommandClient) => Promise<T>): Promise<T> {
-    return admin.run(fn);
+    return fixture.admin(fn);
   }
 
   function settings(keepTrying = { firstRetryMs: 200, maxRetryMs: 400 }): void {
-    helper.settings({ userDir: dir, supersim: { keepTrying, redis: { url: redisServer.url, leaseMs: LEASE_MS } } });
+    helper.settings({ userDir: dir, supersim: { keepTrying, redis: { url: fixture.server.url, leaseMs: LEASE_MS } } });
   }
 
   async function stored(nodeId = 'send'): Promise<Record<string, Stored>> {
@@ -123,7 +114,7 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
 
   /** The other instance's account, as far as routing goes: its own connection (instanceId), hub and desk. */
   async function otherInstance(): Promise<{ hub: CallbackHub<CommandEvent>; desk: AnswerDesk }> {
-    const redis = connectRedis({ url: redisServer.url, keyPrefix: PREFIX, leaseMs: LEASE_MS });
+    const redis = connectRedis({ url: fixture.server.url, keyPrefix: PREFIX, leaseMs: LEASE_MS });
     await waitFor(() => redis.health === 'up', 5_000, 'the other instance\'s connection');
     const hub = new CallbackHub<CommandEvent>();
     const desk = new AnswerDesk({ list: async function* () {} });
@@ -353,7 +344,7 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
     const [{ owner: a }] = Object.values(records);
 
     // Another instance, whose clock says it has seen Redis for a whole lease, takes it over the moment A's lease is gone.
-    const redis = connectRedis({ url: redisServer.url, keyPrefix: PREFIX, leaseMs: LEASE_MS });
+    const redis = connectRedis({ url: fixture.server.url, keyPrefix: PREFIX, leaseMs: LEASE_MS });
     await waitFor(() => redis.health === 'up', 5_000, 'the other connection');
     let shift = 0;
     const { store: other } = await RedisPendingStore.open<PendingAttempt>({ redis, nodeId: 'send', leaseMs: LEASE_MS, maxRecords: 10, now: () => Date.now() + shift });
@@ -392,7 +383,7 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
     send.receive({ payload: 'keep at it' });
     await waitFor(async () => Object.keys(await stored()).length === 1, 5_000, 'the record in Redis');
 
-    await redisServer.kill();
+    await fixture.server.kill();
     await waitFor(() => (statusTexts('send').at(-1) ?? '').endsWith(DOWN), 10_000, `the status "… · ${DOWN}" (${statusTexts('send').slice(-3).join(' | ')})`);
     const before = sim.createdCount('ip');
     await waitFor(() => (sim?.createdCount('ip') ?? 0) >= before + 2, 10_000, 'attempts going on');
@@ -400,9 +391,9 @@ describe('send nodes on a shared Redis: pending attempts, routing, Redis down', 
     assert.equal(warnings.filter((w) => /Redis is unreachable/.test(w)).length, 1, `warned once (${warnings.join(' | ')})`);
     assert.equal(caught.length, 0);
 
-    await redisServer.restart();
+    await fixture.server.restart();
     await waitFor(() => !(statusTexts('send').at(-1) ?? '').includes(DOWN), 15_000, 'the status without the Redis note');
-    await waitFor(async () => admin.health === 'up' && Object.keys(await stored()).length === 1, 10_000, 'the record written back to Redis (it had lost its data)');
+    await waitFor(async () => Object.keys(await stored()).length === 1, 10_000, 'the record written back to Redis (it had lost its data)');
     await waitFor(() => !existsSync(pendingFileOf(dir, 'send')), 5_000, 'the local file removed');
 
     sim.sim('parked').attach();

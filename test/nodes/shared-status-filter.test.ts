@@ -4,27 +4,17 @@
  * in-memory filter's; Redis down, it goes on with its local state and says so.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SinonSpy } from 'sinon';
 import filterNode from '../../nodes/supersim-status-filter';
 import { sharedRedisOf } from '../../nodes/lib/shared-state';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { FilterSession } from '../../src/filter';
-import { RedisFilterStore, connectRedis } from '../../src/shared-state';
+import { RedisFilterStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
-import { collectMessages, helper, waitFor } from '../support/flows';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { collectMessages, helper, translatorOf, waitFor } from '../support/flows';
+import { redisFixture } from '../support/redis-server';
 
-const CATALOGUE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', 'supersim-status-filter.json'), 'utf8')) as Record<string, unknown>;
-
-function translate(key: string, substitutions: Record<string, unknown> = {}): string {
-  let text: unknown = CATALOGUE;
-  for (const part of key.split('.')) text = (text as Record<string, unknown> | undefined)?.[part];
-  if (typeof text !== 'string') return key;
-  return text.replace(/__(\w+)__/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
-}
+const translate = translatorOf('supersim-status-filter');
 
 let runtime: NodeAPI | undefined;
 function filterModule(RED: NodeAPI): void {
@@ -52,33 +42,16 @@ function fromCallback(commandSid: string, status: string): Record<string, unknow
 
 describe('supersim-status-filter shared through Redis', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  let other: SharedRedis | undefined;
+  const fixture = redisFixture({ keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   afterEach(async function () {
     await helper.unload();
     helper.settings({});
-    if (!server.running) await server.restart();
-    const admin = await otherInstance();
-    await admin.run((client) => client.flushAll());
-    await admin.close();
-    other = undefined;
+    await fixture.reset();
   });
 
-  async function otherInstance(): Promise<SharedRedis> {
-    if (other !== undefined) return other;
-    const redis = connectRedis({ url: server.url, keyPrefix: PREFIX, leaseMs: 30_000 }, { maxReconnectDelayMs: 100 });
-    await waitFor(() => redis.health === 'up', 10_000, 'the other instance\'s connection');
-    other = redis;
-    return redis;
-  }
+  /** Another instance's connection (its own instanceId), as the test plays it. */
+  const otherInstance = (): Promise<SharedRedis> => fixture.ownConnection();
 
   /** The same filter node on another instance: its session on a connection of its own. */
   async function otherFilter(): Promise<(msg: Record<string, unknown>) => Promise<string>> {
@@ -94,7 +67,7 @@ describe('supersim-status-filter shared through Redis', function () {
   }
 
   async function start(withRedis: boolean): Promise<{ out: Record<string, unknown>[]; feed(...messages: Record<string, unknown>[]): Promise<void> }> {
-    helper.settings(withRedis ? { supersim: { redis: { url: server.url, keyPrefix: PREFIX } } } : {});
+    helper.settings(withRedis ? { supersim: { redis: { url: fixture.server.url, keyPrefix: PREFIX } } } : {});
     await helper.load([filterModule] as never, flow);
     if (withRedis) await waitFor(() => sharedRedisOf(runtime as NodeAPI)?.health === 'up', 10_000, 'the runtime\'s connection');
     const out = collectMessages('out');
@@ -159,7 +132,7 @@ describe('supersim-status-filter shared through Redis', function () {
   it('Redis down: messages still pass on the local state, the status says so and one warning is logged; Redis back: the status clears', async function () {
     const run = await start(true);
     await run.feed(fromCallback(sid(1), 'sent'));
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => /Redis down/.test(String(statuses().at(-1)?.text)), 10_000, 'the status to show the outage');
     await run.feed(fromCallback(sid(1), 'queued'), fromCallback(sid(1), 'delivered'), fromCallback(sid(2), 'queued'), fromCallback(sid(2), 'sent'));
     assert.deepEqual(
@@ -168,7 +141,7 @@ describe('supersim-status-filter shared through Redis', function () {
     );
     assert.equal(statuses().at(-1)?.fill, 'yellow');
     assert.equal(warnings().filter((w) => /Redis/.test(w)).length, 1, warnings().join('\n'));
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => !/Redis down/.test(String(statuses().at(-1)?.text)), 10_000, 'the status to clear');
     await run.feed(fromCallback(sid(3), 'queued'));
     await waitFor(() => statuses().at(-1)?.fill === 'green', 3_000, 'a green status');

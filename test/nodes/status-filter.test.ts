@@ -7,17 +7,9 @@ import filterNode from '../../nodes/supersim-status-filter';
 import { MAX_WAITING, STATE_KEY } from '../../src/filter';
 import type { NodeAPI } from '../../nodes/lib/red';
 import { Simulator } from '../../src/simulator';
-import { accountFor, collectMessages, helper, sendNodeModules, waitFor } from '../support/flows';
+import { accountFor, collectMessages, helper, sendNodeModules, translatorOf, waitFor } from '../support/flows';
 
-const CATALOGUE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', 'supersim-status-filter.json'), 'utf8')) as Record<string, unknown>;
-
-/** The en-US text of a key, as Node-RED's i18n renders it: the helper's own RED._ returns the bare key. */
-function translate(key: string, substitutions: Record<string, unknown> = {}): string {
-  let text: unknown = CATALOGUE;
-  for (const part of key.split('.')) text = (text as Record<string, unknown> | undefined)?.[part];
-  if (typeof text !== 'string') return key;
-  return text.replace(/__(\w+)__/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
-}
+const translate = translatorOf('supersim-status-filter');
 
 function filterModule(RED: NodeAPI): void {
   filterNode(Object.create(RED, { _: { value: translate } }) as NodeAPI);

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Application } from 'express';
 import helper from 'node-red-node-test-helper';
 import accountNode from '../../nodes/supersim-account';
@@ -107,4 +109,18 @@ export function logLines(id: string, level: number): string[] {
     .args.map((args) => args[0] as { level?: number; id?: string; msg?: unknown })
     .filter((entry) => entry.id === id && entry.level === level)
     .map((entry) => String(entry.msg));
+}
+
+/**
+ * The en-US text of a key in nodes/locales/en-US/<catalogue>.json with its __name__ substitutions, as
+ * Node-RED's i18n renders it: the helper's own RED._ returns the bare key.
+ */
+export function translatorOf(catalogue: string): (key: string, substitutions?: Record<string, unknown>) => string {
+  const texts = JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${catalogue}.json`), 'utf8')) as Record<string, unknown>;
+  return (key, substitutions = {}) => {
+    let text: unknown = texts;
+    for (const part of key.split('.')) text = (text as Record<string, unknown> | undefined)?.[part];
+    if (typeof text !== 'string') return key;
+    return text.replace(/__(\w+)__/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
+  };
 }

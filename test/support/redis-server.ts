@@ -6,6 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { connectRedis } from '../../src/shared-state';
+import type { ConnectOptions, RedisCommandClient, RedisSettings, SharedRedis } from '../../src/shared-state';
 import { freePort } from './net';
 
 export const REDIS_SERVER_PATH = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
@@ -118,4 +120,82 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
   };
+}
+
+/** Polls `condition` every 20 ms; fails naming `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface RedisFixture {
+  /** The suite's server, started by the fixture's `before` hook. */
+  readonly server: RedisServer;
+  /** A new connection as one Node-RED instance has it (its own instanceId), once it is up; reset() closes it. */
+  connect(): Promise<SharedRedis>;
+  /** The test's own connection beside those under test: opened on first use, kept until reset(). */
+  ownConnection(): Promise<SharedRedis>;
+  /** The test's own look at Redis: `fn` on ownConnection() once it is up (it may be coming back from an outage). */
+  admin<T>(fn: (client: RedisCommandClient) => Promise<T>): Promise<T>;
+  /**
+   * For an afterEach hook, after the test's own clean-up: the server started again if a test stopped it,
+   * every connection from connect() closed, and Redis emptied, so no test sees another's keys.
+   */
+  reset(): Promise<void>;
+}
+
+/**
+ * Registers, in the calling `describe`, the `before` hook that starts one redis-server for the suite
+ * (skipping it as requireRedis does) and the `after` hook that stops it; the connections it gives
+ * use `settings` and `options` with that server's url.
+ */
+export function redisFixture(settings: Omit<RedisSettings, 'url'>, options: ConnectOptions = {}): RedisFixture {
+  let server: RedisServer | undefined;
+  let ownOne: SharedRedis | undefined;
+  const connections: SharedRedis[] = [];
+
+  before(async function () {
+    requireRedis(this);
+    server = await startRedisServer();
+  });
+  after(async function () {
+    for (const connection of connections.splice(0)) await connection.close();
+    await server?.stop();
+  });
+
+  const whenUp = (redis: SharedRedis, what: string): Promise<void> => waitFor(() => redis.health === 'up', what);
+
+  const fixture: RedisFixture = {
+    get server(): RedisServer {
+      if (server === undefined) throw new Error('the redis-server is started in the before hook: use it from hooks and tests');
+      return server;
+    },
+    async connect() {
+      const redis = connectRedis({ ...settings, url: fixture.server.url }, options);
+      connections.push(redis);
+      await whenUp(redis, 'the connection');
+      return redis;
+    },
+    async ownConnection() {
+      ownOne ??= await fixture.connect();
+      return ownOne;
+    },
+    async admin(fn) {
+      const own = await fixture.ownConnection();
+      await whenUp(own, 'the admin connection');
+      return own.run(fn);
+    },
+    async reset() {
+      if (!fixture.server.running) await fixture.server.restart();
+      for (const connection of connections.splice(0)) await connection.close();
+      ownOne = undefined;
+      await fixture.admin((client) => client.flushAll());
+      for (const connection of connections.splice(0)) await connection.close();
+      ownOne = undefined;
+    },
+  };
+  return fixture;
 }

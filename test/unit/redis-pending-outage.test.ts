@@ -9,40 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisPendingStore } from '../../src/reaching';
 import type { StoredRecord } from '../../src/reaching';
-import { connectRedis } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { redisFixture, waitFor } from '../support/redis-server';
 
 describe('RedisPendingStore: Redis lost while a change waits for its write', function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const fixture = redisFixture({ keyPrefix: 'supersim:', leaseMs: 60_000 }, { maxReconnectDelayMs: 200 });
   let redis: SharedRedis;
   let dir: string;
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   beforeEach(async function () {
     dir = mkdtempSync(join(tmpdir(), 'supersim-redis-outage-'));
-    if (!server.running) await server.restart();
-    redis = connectRedis({ url: server.url, keyPrefix: 'supersim:', leaseMs: 60_000 }, { maxReconnectDelayMs: 200 });
-    await waitFor(() => redis.health === 'up', 'the connection');
+    redis = await fixture.connect();
   });
   afterEach(async function () {
-    await redis.close();
+    await fixture.reset();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -58,7 +39,7 @@ describe('RedisPendingStore: Redis lost while a change waits for its write', fun
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(acknowledged, false, 'r2 waits for the next write');
 
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => acknowledged, 'r2 acknowledged with Redis away', 3_000);
     await waiting;
     assert.equal(store.mode, 'local');

@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import sinon from 'sinon';
 import { PendingCommands, RedisPendingStore } from '../../src/reaching';
 import type { CommandResource, PendingAttempt, PendingCommandsOptions, RedisPendingStoreOptions } from '../../src/reaching';
-import { RedisUnavailable, connectRedis } from '../../src/shared-state';
+import { RedisUnavailable } from '../../src/shared-state';
 import type { RedisCommandClient, SharedRedis } from '../../src/shared-state';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture, waitFor } from '../support/redis-server';
 
 const NODE = 'ip-node';
 const LEASE_MS = 60_000;
@@ -45,55 +44,24 @@ function isAttempt(value: unknown): value is PendingAttempt {
   return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.attempt === 'number' && Array.isArray(v.earlierSids);
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('RedisPendingStore: pending attempts in Redis under leases', function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const fixture = redisFixture({ keyPrefix: 'supersim:', leaseMs: LEASE_MS }, { maxReconnectDelayMs: 200 });
   let dir: string;
-  const connections: SharedRedis[] = [];
   const stores: RedisPendingStore<PendingAttempt>[] = [];
-  let adminConnection: SharedRedis | undefined;
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   beforeEach(function () {
     dir = mkdtempSync(join(tmpdir(), 'supersim-redis-pending-'));
   });
   afterEach(async function () {
     sinon.restore();
     for (const store of stores.splice(0)) await store.close().catch(() => undefined);
-    if (server.running) await admin((client) => client.flushAll());
-    for (const connection of connections.splice(0)) await connection.close();
-    adminConnection = undefined;
+    await fixture.reset();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A connection as one Node-RED instance has it: its own instanceId. */
-  async function instance(): Promise<SharedRedis> {
-    const redis = connectRedis({ url: server.url, keyPrefix: 'supersim:', leaseMs: LEASE_MS }, { maxReconnectDelayMs: 200 });
-    connections.push(redis);
-    await waitFor(() => redis.health === 'up', 'the connection');
-    return redis;
-  }
-
-  /** The test's own look at Redis. */
-  async function admin<T>(fn: (client: RedisCommandClient) => Promise<T>): Promise<T> {
-    adminConnection ??= await instance();
-    await waitFor(() => adminConnection?.health === 'up', 'the admin connection');
-    return adminConnection.run(fn);
-  }
+  const instance = (): Promise<SharedRedis> => fixture.connect();
+  const admin = <T>(fn: (client: RedisCommandClient) => Promise<T>): Promise<T> => fixture.admin(fn);
 
   async function open(redis: SharedRedis, options: Partial<RedisPendingStoreOptions<PendingAttempt>> = {}) {
     const opened = await RedisPendingStore.open<PendingAttempt>({
@@ -257,7 +225,7 @@ describe('RedisPendingStore: pending attempts in Redis under leases', function (
     const modes: string[] = [];
     const { store } = await open(a, { onMode: (mode) => modes.push(mode) });
     await store.put(attempt('d1'));
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => a.health !== 'up', 'Redis to go');
     await store.put(attempt('d2'));
     await store.delete('d1');
@@ -266,7 +234,7 @@ describe('RedisPendingStore: pending attempts in Redis under leases', function (
     const inFile = (): string[] => (JSON.parse(readFileSync(file, 'utf8')) as { records: PendingAttempt[] }).records.map((r) => r.id).sort();
     assert.deepEqual(inFile(), ['d2', 'd3'], 'acknowledged once in the file');
 
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => store.mode === 'redis' && !existsSync(file), 'the write-back');
     assert.deepEqual(await storedOwners(), { d2: a.instanceId, d3: a.instanceId });
     assert.deepEqual(modes, ['redis', 'local', 'redis']);
@@ -277,7 +245,7 @@ describe('RedisPendingStore: pending attempts in Redis under leases', function (
     const a = await instance();
     const file = join(dir, `${NODE}.json`);
     const { store: before } = await open(a);
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => a.health !== 'up', 'Redis to go');
     await before.put(attempt('f1'));
     await before.close();
@@ -287,7 +255,7 @@ describe('RedisPendingStore: pending attempts in Redis under leases', function (
     assert.deepEqual(records.map((r) => r.id), ['f1']);
     assert.equal(store.mode, 'local');
     await assert.rejects(a.run(() => Promise.resolve()), RedisUnavailable);
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => store.mode === 'redis' && !existsSync(file), 'the write-back');
     assert.deepEqual(await storedOwners(), { f1: a.instanceId });
   });

@@ -4,8 +4,7 @@ import { AnswerDesk } from '../../src/reaching';
 import { connectRedis, EventRouter } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
 import { CallbackHub } from '../../src/tracking';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture } from '../support/redis-server';
 
 const SIM = `HS${'a'.repeat(32)}`;
 let serial = 0;
@@ -47,17 +46,14 @@ function waitAnswer(desk: AnswerDesk, got: CommandEvent[]): () => void {
 }
 
 describe('routing between instances (shared-state/routing)', function () {
-  let server: RedisServer;
+  // Only its server: each instance below opens its own connection.
+  const fixture = redisFixture({ keyPrefix: 'test:', leaseMs: 30_000 });
   let a: Instance;
   let b: Instance;
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
   beforeEach(async () => {
-    a = await instance(server.url);
-    b = await instance(server.url);
+    a = await instance(fixture.server.url);
+    b = await instance(fixture.server.url);
   });
   afterEach(async () => {
     for (const one of [a, b]) {
@@ -66,7 +62,6 @@ describe('routing between instances (shared-state/routing)', function () {
       await one.redis.close();
     }
   });
-  after(async () => server?.stop());
 
   it("a status for a SID that A tracks, arriving at B's hub, reaches A's tracker once, with its payload intact", async () => {
     const status = event('to_sim', 'sent');
@@ -90,7 +85,7 @@ describe('routing between instances (shared-state/routing)', function () {
   });
 
   it('an answer reaches exactly one waiter, even with waiters on two instances', async () => {
-    const c = await instance(server.url);
+    const c = await instance(fixture.server.url);
     try {
       const gotA: CommandEvent[] = [];
       const gotC: CommandEvent[] = [];
@@ -125,7 +120,7 @@ describe('routing between instances (shared-state/routing)', function () {
   });
 
   it('Redis down: events stay local, failures are counted, nothing throws, a local waiter still gets a late answer', async () => {
-    await server.kill();
+    await fixture.server.kill();
     try {
       await until(() => b.redis.health !== 'up');
       const answer = event('from_sim');
@@ -137,7 +132,7 @@ describe('routing between instances (shared-state/routing)', function () {
       await until(() => got.length === 1);
       assert.equal(got[0].sid, answer.sid);
     } finally {
-      await server.restart();
+      await fixture.server.restart();
     }
   });
 });

@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { CallbackReceiver, KORE_IDEMPOTENCY_HEADER, receiveOnce, sharedClaimKeysOf } from '../../src/callbacks';
 import type { CallbackRequest, ReceiverResult } from '../../src/callbacks';
-import { RedisClaimStore, connectRedis } from '../../src/shared-state';
+import { RedisClaimStore } from '../../src/shared-state';
 import type { RedisCommandClient, SharedRedis } from '../../src/shared-state';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture, waitFor } from '../support/redis-server';
 
 const SID = `HG${'0a'.repeat(16)}`;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -20,42 +19,17 @@ function callback(token: string | undefined, status = 'sent'): CallbackRequest {
   return { method: 'POST', url: '/in', headers, rawBody: Buffer.from(body) };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('RedisClaimStore: callbacks emitted once across instances', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  const connections: SharedRedis[] = [];
+  const fixture = redisFixture({ keyPrefix: 'test:', leaseMs: 30_000 }, { maxReconnectDelayMs: 100, commandTimeoutMs: 500 });
   const stores: RedisClaimStore[] = [];
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   afterEach(async function () {
     for (const store of stores.splice(0)) store.close();
-    if (!server.running) await server.restart();
-    for (const connection of connections.splice(0)) await connection.close();
-    const cleaner = await instance();
-    await cleaner.run((client) => client.flushAll());
-    await connections.splice(0)[0].close();
+    await fixture.reset();
   });
 
-  async function instance(): Promise<SharedRedis> {
-    const redis = connectRedis({ url: server.url, keyPrefix: 'test:', leaseMs: 30_000 }, { maxReconnectDelayMs: 100, commandTimeoutMs: 500 });
-    connections.push(redis);
-    await waitFor(() => redis.health === 'up', 'the connection');
-    return redis;
-  }
+  const instance = (): Promise<SharedRedis> => fixture.connect();
 
   function storeOn(redis: SharedRedis, maxBacklog?: number): RedisClaimStore {
     const store = new RedisClaimStore(redis, { maxBacklog });
@@ -121,14 +95,14 @@ describe('RedisClaimStore: callbacks emitted once across instances', function ()
     const [a, b] = [await instance(), await instance()];
     const storeA = storeOn(a);
     const ra = receiverOn(storeA);
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => a.health === 'down', 'the outage to be seen');
     const during = await receiveOnce(ra, callback('tok-1'));
     assert.equal(during.outcome, 'accepted', 'not lost for the outage');
     assert.equal(storeA.backlog, 2, 'its token and event wait for Redis');
     assert.equal((await receiveOnce(ra, callback('tok-1'))).outcome, 'duplicate', 'the local memory still holds retries back');
 
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => a.health === 'up' && b.health === 'up', 'both connections back');
     await waitFor(() => storeA.backlog === 0, 'the write-back');
     const keys = sharedClaimKeysOf('node-1', { sid: SID, status: 'sent', direction: 'to_sim', idempotencyToken: 'tok-1' });
@@ -153,11 +127,11 @@ describe('RedisClaimStore: callbacks emitted once across instances', function ()
   it('the backlog is bounded: past maxBacklog the oldest keys are dropped', async function () {
     const a = await instance();
     const store = storeOn(a, 3);
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => a.health === 'down', 'the outage to be seen');
     for (let i = 1; i <= 5; i++) store.claimedLocally([`k${i}`], 60_000);
     assert.equal(store.backlog, 3);
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => a.health === 'up', 'the connection back');
     await waitFor(() => store.backlog === 0, 'the write-back');
     const present = await run(a, (client) => client.keys('test:k*'));

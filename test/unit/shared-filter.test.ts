@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { classifyTransition } from '../../src/commands';
 import { FilterSession, MAX_FALLBACK_BACKLOG, SharedFilter, StatusFilterState, transitionTableOf } from '../../src/filter';
 import type { FilterMessage, MessageOutcome } from '../../src/filter';
-import { RedisFilterStore, connectRedis } from '../../src/shared-state';
+import { RedisFilterStore } from '../../src/shared-state';
 import type { SharedRedis } from '../../src/shared-state';
 import type { CommandStatus } from '../../src/shared';
-import { requireRedis, startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { redisFixture, waitFor } from '../support/redis-server';
 
 const NODE = 'filter-1';
 const SID = `HG${'0a'.repeat(16)}`;
@@ -19,44 +18,19 @@ const TTL_MS = 60 * 60 * 1000;
 
 type Decision = MessageOutcome['decision'];
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 function status(sid: string, value: string): FilterMessage {
   return { command: { sid, status: value } };
 }
 
 describe('the status filter shared through Redis', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  const connections: SharedRedis[] = [];
+  const fixture = redisFixture({ keyPrefix: 'test:', leaseMs: 30_000 }, { maxReconnectDelayMs: 100, commandTimeoutMs: 500 });
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedisServer();
-  });
-  after(async function () {
-    await server?.stop();
-  });
   afterEach(async function () {
-    if (!server.running) await server.restart();
-    for (const connection of connections.splice(0)) await connection.close();
-    const cleaner = await instance();
-    await cleaner.run((client) => client.flushAll());
-    await connections.splice(0)[0].close();
+    await fixture.reset();
   });
 
-  async function instance(): Promise<SharedRedis> {
-    const redis = connectRedis({ url: server.url, keyPrefix: 'test:', leaseMs: 30_000 }, { maxReconnectDelayMs: 100, commandTimeoutMs: 500 });
-    connections.push(redis);
-    await waitFor(() => redis.health === 'up', 'the connection');
-    return redis;
-  }
+  const instance = (): Promise<SharedRedis> => fixture.connect();
 
   interface Instance {
     session: FilterSession<never>;
@@ -180,14 +154,14 @@ describe('the status filter shared through Redis', function () {
     const redis = await instance();
     const a = filterOn(redis);
     assert.equal(await a.judge(status(SID, 'sent')), 'pass');
-    await server.kill();
+    await fixture.server.kill();
     await waitFor(() => redis.health === 'down', 'the outage to be seen');
     assert.equal(await a.judge(status(SID, 'queued')), 'regression', 'the local state followed Redis');
     assert.equal(await a.judge(status(SID, 'delivered')), 'pass');
     assert.equal(await a.judge(status(SID2, 'queued')), 'pass');
     assert.equal(a.fallbacks, 1, 'one fallback per outage');
     assert.equal(a.session.fallingBack, true);
-    await server.restart();
+    await fixture.server.restart();
     await waitFor(() => redis.health === 'up', 'the connection back');
     // The restarted Redis kept nothing (no persistence): the shared state starts over.
     assert.equal(await a.judge(status(SID2, 'sent')), 'pass');
