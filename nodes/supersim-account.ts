@@ -5,7 +5,7 @@ import type { AccountCredentials, AccountSettings, DeployedNode, PickerKind } fr
 import { eventRouterOf } from '../src/shared-state';
 import { WebhookRoutes, httpNodeRootOf } from './lib/http-routes';
 import type { Node, NodeAPI, NodeDefinition } from './lib/red';
-import { sharedClaimsOf } from './lib/shared-claims';
+import { claimStoreFor } from './lib/shared-claims';
 import { retainSharedRedis, sharedRedisOf } from './lib/shared-state';
 
 export interface AccountNode extends Node<AccountCredentials> {
@@ -19,13 +19,16 @@ export default function register(RED: NodeAPI): void {
 
   function SupersimAccountNode(this: AccountNode, config: NodeDefinition & AccountSettings): void {
     RED.nodes.createNode(this, config);
+    // Several instances on one Redis: a status callback retried to another one is delivered once across
+    // all, and what reaches this one for a command another sends is passed on (below). The connection
+    // is held until the router has let go, after this node's close event.
+    const redis = sharedRedisOf(RED);
+    const releaseRedis = redis && retainSharedRedis(RED, {});
     const account = new Account(this.id, config, this.credentials ?? {}, tuningOf(RED.settings.supersim), {
       onAnswerPollError: (error, sim) => this.warn(RED._('supersim-account.errors.answer-poll-failed', { sim, message: error.message })),
+      sharedIdempotency: redis && claimStoreFor(redis),
     });
     this.account = account;
-    // Several instances: a status callback retried to another one is delivered once across all.
-    const claims = account.receivesCallbacks ? sharedClaimsOf(RED, this) : undefined;
-    if (claims !== undefined) account.shareIdempotency(claims);
     if (account.configError) this.warn(RED._('supersim-account.errors.config', { message: account.configError }));
 
     let releaseRoute: (() => void) | undefined;
@@ -43,9 +46,6 @@ export default function register(RED: NodeAPI): void {
     if (releaseRoute && account.callbacksUnsigned) this.warn(RED._('supersim-account.errors.unsigned-callbacks'));
     this.trackingCallbackUrl = () => (releaseRoute && httpNodeRoot !== false ? account.callbackUrl(httpNodeRoot) : undefined);
 
-    // Several instances on one Redis: what reaches this one for a command another sends is passed on.
-    const redis = sharedRedisOf(RED);
-    const releaseRedis = redis && retainSharedRedis(RED, {});
     const detach = redis ? eventRouterOf(redis).attach(this.id, account.hub, account.answers).catch(() => undefined) : undefined;
 
     this.on('close', (_removed, done) => {

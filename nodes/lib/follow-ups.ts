@@ -279,15 +279,19 @@ export class FollowUps {
     this.#stopping.abort();
     this.#tracker.close();
     const resumed = this.pending.close();
-    await this.ready;
-    await settled;
-    if (removed) {
-      await this.#store.destroy();
-      const dropped = resumed + this.#unresumed;
-      if (dropped > 0) node.warn(RED._(`${node.type}.errors.pending-dropped`, { count: dropped }));
-    } else {
-      await this.#store.close();
+    try {
+      await this.ready;
+      await settled;
+      if (removed) {
+        await this.#store.destroy();
+        const dropped = resumed + this.#unresumed;
+        if (dropped > 0) node.warn(RED._(`${node.type}.errors.pending-dropped`, { count: dropped }));
+      } else {
+        await this.#store.close();
+      }
+    } finally {
+      // Even when the store failed to close: a connection nothing holds is closed, not kept for good.
+      this.#releaseRedis();
     }
-    this.#releaseRedis();
   }
 }

@@ -104,6 +104,11 @@ export function normaliseCallbackBaseUrl(value: string | undefined): string | un
 export interface AccountHooks {
   onAnswerPollError?: (error: Error, simSid: string) => void;
   answers?: Omit<AnswerDeskOptions, 'list' | 'onPollError'>;
+  /**
+   * Several Node-RED instances: the status route's callbacks are delivered only once this store
+   * claims them, so a status retried to another instance is delivered once across all.
+   */
+  sharedIdempotency?: SharedClaimStore;
 }
 
 /**
@@ -143,7 +148,7 @@ export class Account {
   readonly suggestions = new Suggestions(() => this.client);
   #answerFeeders = 0;
   readonly #client: SuperSimClient | undefined;
-  #receiver: CallbackReceiver | undefined;
+  readonly #receiver: CallbackReceiver | undefined;
   readonly #receiverOptions: ReceiverOptions;
   #closing: Promise<void> | undefined;
 
@@ -170,7 +175,8 @@ export class Account {
       webhookSecret: blankToUndefined(credentials.webhookSecret),
       publicBaseUrl: callbackBaseUrl,
     };
-    if (client && callbackBaseUrl) this.#receiver = new CallbackReceiver(this.#receiverOptions);
+    const shared = hooks.sharedIdempotency && { store: hooks.sharedIdempotency, scope: id };
+    if (client && callbackBaseUrl) this.#receiver = new CallbackReceiver({ ...this.#receiverOptions, shared });
     this.answers = new AnswerDesk({ ...hooks.answers, list: answerListOf(() => this.client), onPollError: hooks.onAnswerPollError });
   }
 
@@ -232,18 +238,8 @@ export class Account {
   }
 
   /**
-   * Several Node-RED instances: the status route's callbacks are delivered only once the store claims
-   * them, so a status retried to another instance is delivered once across all. Call it before the
-   * first callback; the route's local memory of callbacks starts afresh.
-   */
-  shareIdempotency(store: SharedClaimStore): void {
-    if (this.#receiver === undefined) return;
-    this.#receiver = new CallbackReceiver({ ...this.#receiverOptions, shared: { store, scope: this.id } });
-  }
-
-  /**
    * Checks a status callback, answered as command-in answers, and hands its event to whoever tracks
-   * that command. A promise only with a shared store (shareIdempotency), delivered once it claims it.
+   * that command. A promise only with a shared store (hooks.sharedIdempotency), delivered once it claims it.
    */
   handleCallback(request: CallbackRequest): ReceiverResult | Promise<ReceiverResult> {
     if (!this.#receiver) {

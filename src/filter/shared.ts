@@ -6,6 +6,7 @@
  */
 import { classifyTransition, isCommandStatus } from '../commands';
 import type { Transition } from '../commands';
+import { OldestFirstMap } from '../shared';
 import type { CommandStatus } from '../shared';
 import type { FilterDecision, StatusFilterState } from './state';
 
@@ -52,8 +53,8 @@ export const MAX_FALLBACK_BACKLOG = 10_000;
 export class SharedFilter {
   readonly #options: SharedFilterOptions;
   #fallingBack = false;
-  /** sid → the status the local state moved it to while the store was away, oldest first. */
-  readonly #backlog = new Map<string, CommandStatus>();
+  /** sid → the status the local state moved it to while the store was away, oldest first (evicted first). */
+  readonly #backlog = new OldestFirstMap<string, CommandStatus>();
 
   constructor(options: SharedFilterOptions) {
     this.#options = options;
@@ -105,9 +106,9 @@ export class SharedFilter {
   }
 
   #keep(sid: string, status: CommandStatus): void {
-    this.#backlog.delete(sid);
     this.#backlog.set(sid, status);
-    if (this.#backlog.size > MAX_FALLBACK_BACKLOG) this.#backlog.delete(this.#backlog.keys().next().value as string);
+    const oldest = this.#backlog.size > MAX_FALLBACK_BACKLOG ? this.#backlog.oldest() : undefined;
+    if (oldest !== undefined) this.#backlog.delete(oldest[0]);
   }
 
   #answered(): void {
@@ -123,7 +124,7 @@ export class SharedFilter {
    */
   async #writeBack(): Promise<void> {
     const { store, ttlMs } = this.#options;
-    for (const [sid, status] of this.#backlog) {
+    for (const [sid, status] of this.#backlog.entries()) {
       if (this.#fallingBack) return;
       try {
         await store.transition(sid, status, transitionTableOf(status), ttlMs);

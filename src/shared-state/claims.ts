@@ -3,7 +3,8 @@
  * callback's keys together, so two instances given the same callback at the same moment cannot both
  * win, and an event delivered again under a new token meets the event key its first delivery left.
  */
-import type { SharedClaimStore } from '../callbacks/shared-claims';
+import type { SharedClaimStore } from '../callbacks';
+import { OldestFirstMap } from '../shared';
 import type { SharedRedis } from './connection';
 
 /**
@@ -32,8 +33,8 @@ export class RedisClaimStore implements SharedClaimStore {
   readonly #redis: SharedRedis;
   readonly #max: number;
   readonly #now: () => number;
-  /** Unprefixed key → when its claim runs out (ms); insertion order is the order they were accepted. */
-  readonly #backlog = new Map<string, number>();
+  /** Unprefixed key → when its claim runs out (ms), oldest accepted first (evicted first). */
+  readonly #backlog = new OldestFirstMap<string, number>();
   readonly #stopHealth: () => void;
   #writing: Promise<void> | undefined;
   #closed = false;
@@ -60,12 +61,11 @@ export class RedisClaimStore implements SharedClaimStore {
   claimedLocally(keys: readonly string[], ttlMs: number): void {
     if (this.#closed) return;
     const until = this.#now() + ttlMs;
-    for (const key of keys) {
-      // Re-inserted at the tail: the newest claim is the last one dropped.
-      this.#backlog.delete(key);
-      this.#backlog.set(key, until);
+    // set() moves a key accepted again to the newest end: the newest claim is the last one dropped.
+    for (const key of keys) this.#backlog.set(key, until);
+    for (let oldest = this.#backlog.oldest(); this.#backlog.size > this.#max && oldest !== undefined; oldest = this.#backlog.oldest()) {
+      this.#backlog.delete(oldest[0]);
     }
-    while (this.#backlog.size > this.#max) this.#backlog.delete(this.#backlog.keys().next().value as string);
   }
 
   /** Keys waiting for the write-back. */
@@ -95,7 +95,7 @@ export class RedisClaimStore implements SharedClaimStore {
     while (!this.#closed && this.#backlog.size > 0) {
       const now = this.#now();
       const batch: [string, number][] = [];
-      for (const entry of this.#backlog) {
+      for (const entry of this.#backlog.entries()) {
         if (entry[1] > now) batch.push(entry);
         if (batch.length >= WRITE_BACK_BATCH) break;
       }
@@ -115,7 +115,7 @@ export class RedisClaimStore implements SharedClaimStore {
       }
       for (const [key, until] of batch) if (this.#backlog.get(key) === until) this.#backlog.delete(key);
       // Expired keys met before the batch filled: nothing to write for them.
-      for (const [key, until] of this.#backlog) {
+      for (const [key, until] of this.#backlog.entries()) {
         if (until > now) break;
         this.#backlog.delete(key);
       }

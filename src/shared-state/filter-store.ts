@@ -4,7 +4,7 @@
  * one command at once cannot both let a change through. Each key lives as long as the in-memory
  * entry would: ttl from its last forward change.
  */
-import type { SharedFilterStore, StoredTransition, TransitionTable } from '../filter/shared';
+import type { SharedFilterStore, StoredTransition, TransitionTable } from '../filter';
 import type { CommandStatus } from '../shared';
 import type { SharedRedis } from './connection';
 
